@@ -1,0 +1,263 @@
+//! argon2id hashing and verification on a bounded pool of dedicated threads. Async
+//! workers never run argon2; when every thread is busy and the queue is full, callers
+//! get `PoolError::Busy` at once (→ 503 + Retry-After) instead of piling up memory.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{
+    PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
+use argon2::{Argon2, Params, Version};
+use tokio::sync::oneshot;
+
+use crate::config::PasswordSettings;
+use crate::domain::Password;
+use crate::store::PasswordHash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("password hashing queue is full")]
+    Busy,
+    #[error("password hashing pool stopped")]
+    Stopped,
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub matched: bool,
+    /// The stored hash used other parameters than the configured ones.
+    pub needs_rehash: bool,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+#[derive(Clone)]
+pub struct HashPool {
+    jobs: SyncSender<Job>,
+    argon2: Argon2<'static>,
+    params: Params,
+    /// A hash of a random password: what unknown users are verified against.
+    dummy: Arc<String>,
+}
+
+impl HashPool {
+    /// Starts `workers` threads (0 = one per core) behind a queue of `queue` jobs.
+    pub fn start(settings: &PasswordSettings) -> Result<Self, PoolError> {
+        let params = Params::new(
+            settings.memory_kib,
+            settings.iterations,
+            settings.parallelism,
+            None,
+        )
+        .map_err(|e| PoolError::Hash(e.to_string()))?;
+        let argon2 = Argon2::new(argon2::Algorithm::Argon2id, Version::V0x13, params.clone());
+        let workers = match settings.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let (jobs, rx) = mpsc::sync_channel::<Job>(settings.queue);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || work(&rx))
+                .map_err(|e| PoolError::Hash(e.to_string()))?;
+        }
+        let dummy_password: [u8; 32] = rand::random();
+        let salt = SaltString::generate(&mut OsRng);
+        let dummy = argon2
+            .hash_password(&dummy_password, &salt)
+            .map_err(|e| PoolError::Hash(e.to_string()))?
+            .to_string();
+        Ok(Self {
+            jobs,
+            argon2,
+            params,
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    /// Runs `f` on a pool thread with the caller's tracing span.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
+        let (tx, rx) = oneshot::channel();
+        let span = tracing::Span::current();
+        let job: Job = Box::new(move || {
+            let _entered = span.enter();
+            let _ = tx.send(f());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(PoolError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(PoolError::Stopped),
+        }
+        rx.await.map_err(|_| PoolError::Stopped)
+    }
+
+    /// Hashes a new password with the configured parameters and a random salt.
+    pub async fn hash(&self, password: Password) -> Result<PasswordHash, PoolError> {
+        let argon2 = self.argon2.clone();
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|h| PasswordHash(h.to_string()))
+                .map_err(|e| PoolError::Hash(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Verifies `password` against `stored`, or against the dummy hash when there is no
+    /// user, so both cases cost the same.
+    pub async fn verify(
+        &self,
+        stored: Option<PasswordHash>,
+        password: Password,
+    ) -> Result<Verdict, PoolError> {
+        let known = stored.is_some();
+        let phc = stored.map_or_else(|| self.dummy.as_str().to_owned(), |h| h.0);
+        let params = self.params.clone();
+        self.run(move || {
+            let Ok(parsed) = Phc::new(&phc) else {
+                return Verdict {
+                    matched: false,
+                    needs_rehash: false,
+                };
+            };
+            // The hash's own algorithm and parameters are used to verify it.
+            let matched = Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok();
+            Verdict {
+                matched: matched && known,
+                needs_rehash: matched && known && outdated(&parsed, &params),
+            }
+        })
+        .await
+    }
+}
+
+fn work(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        // Hold the lock only while waiting for a job, never while running one.
+        let job = match rx.lock() {
+            Ok(guard) => guard.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return, // every sender is gone: the pool was dropped
+        }
+    }
+}
+
+/// True when a hash was made with another algorithm, version or cost than `params`.
+fn outdated(hash: &Phc<'_>, params: &Params) -> bool {
+    if hash.algorithm != argon2::Algorithm::Argon2id.ident()
+        || hash.version != Some(Version::V0x13.into())
+    {
+        return true;
+    }
+    match Params::try_from(hash) {
+        Ok(p) => {
+            p.m_cost() != params.m_cost()
+                || p.t_cost() != params.t_cost()
+                || p.p_cost() != params.p_cost()
+        }
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(memory_kib: u32, queue: usize) -> PasswordSettings {
+        PasswordSettings {
+            memory_kib,
+            iterations: 1,
+            parallelism: 1,
+            workers: 1,
+            queue,
+        }
+    }
+
+    fn pw(s: &str) -> Password {
+        Password::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let pool = HashPool::start(&settings(1024, 8)).unwrap();
+        let hash = pool.hash(pw("correct horse")).await.unwrap();
+        assert!(hash.0.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        let ok = pool
+            .verify(Some(hash.clone()), pw("correct horse"))
+            .await
+            .unwrap();
+        assert_eq!(
+            ok,
+            Verdict {
+                matched: true,
+                needs_rehash: false
+            }
+        );
+        let bad = pool.verify(Some(hash), pw("wrong horse")).await.unwrap();
+        assert!(!bad.matched);
+    }
+
+    #[tokio::test]
+    async fn unknown_users_never_match() {
+        let pool = HashPool::start(&settings(1024, 8)).unwrap();
+        assert!(!pool.verify(None, pw("anything")).await.unwrap().matched);
+    }
+
+    #[tokio::test]
+    async fn hashes_under_other_parameters_need_a_rehash() {
+        let old = HashPool::start(&settings(1024, 8)).unwrap();
+        let new = HashPool::start(&settings(2048, 8)).unwrap();
+        let hash = old.hash(pw("correct horse")).await.unwrap();
+        let verdict = new.verify(Some(hash), pw("correct horse")).await.unwrap();
+        assert_eq!(
+            verdict,
+            Verdict {
+                matched: true,
+                needs_rehash: true
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_work_instead_of_queueing_it() {
+        let pool = HashPool::start(&settings(8, 1)).unwrap();
+        // Occupy the single worker until released...
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let busy = pool.clone();
+        let blocker = tokio::spawn(async move {
+            busy.run(move || {
+                started_tx.send(()).ok();
+                wait.recv().ok()
+            })
+            .await
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        // ...fill the one queue slot...
+        pool.jobs.try_send(Box::new(|| ())).unwrap();
+        // ...and the next job is refused at once.
+        assert!(matches!(pool.run(|| ()).await, Err(PoolError::Busy)));
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+    }
+}

@@ -1,0 +1,581 @@
+//! Typed settings (spec §6): compiled-in defaults from `config/default.toml`, then the
+//! file named by `--config`, then `AUTHD__SECTION__KEY` environment variables.
+//! Every value is checked here, so an invalid one stops startup with one line naming it.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::domain::{ClientId, Scopes};
+use crate::keys::Algorithm;
+
+/// The defaults, compiled in so the binary runs from any directory with no config file.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// A configuration problem, phrased as one line that names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn key(key: &str, problem: impl fmt::Display) -> Self {
+        Self(format!("{key}: {problem}"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub default_client: DefaultClientSettings,
+    pub password: PasswordSettings,
+    pub login: LoginSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub issuer: String,
+    pub trusted_proxies: Vec<IpAddr>,
+    /// 0 = one per core.
+    pub workers: usize,
+}
+
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.url)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// A database URL; it may carry a password, so `Debug` shows only the scheme.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Self(SecretString::from(raw.to_owned()));
+        url.kind()?;
+        Ok(url)
+    }
+
+    pub fn kind(&self) -> Result<DatabaseKind, String> {
+        let raw = self.0.expose_secret();
+        if raw.starts_with("sqlite:") {
+            Ok(DatabaseKind::Sqlite)
+        } else if raw.starts_with("postgres:") || raw.starts_with("postgresql:") {
+            Ok(DatabaseKind::Postgres)
+        } else {
+            Err("must start with sqlite: or postgres:".to_owned())
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind() {
+            Ok(DatabaseKind::Sqlite) => f.write_str("sqlite:[redacted]"),
+            Ok(DatabaseKind::Postgres) => f.write_str("postgres:[redacted]"),
+            Err(_) => f.write_str("[redacted]"),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RedisSettings {
+    pub url: Option<SecretString>,
+}
+
+impl fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.url.as_ref().map(|_| "redis:[redacted]");
+        f.debug_struct("RedisSettings").field("url", &url).finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KeySettings {
+    pub dir: PathBuf,
+    pub algorithm: Algorithm,
+    pub rotate_every: Duration,
+    pub prepublish: Duration,
+    pub refresh_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub access_ttl: Duration,
+    pub refresh_idle_ttl: Duration,
+    pub refresh_absolute_ttl: Duration,
+    pub leeway: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DefaultClientSettings {
+    pub id: ClientId,
+    pub audience: Vec<String>,
+    pub scopes: Scopes,
+}
+
+#[derive(Debug, Clone)]
+pub struct PasswordSettings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// 0 = one per core.
+    pub workers: usize,
+    pub queue: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    pub max_failures: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Auto,
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "--config {}: no such file; pass the path of a TOML file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        let env = Environment::with_prefix("AUTHD")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("server.trusted_proxies")
+            .with_list_parse_key("default_client.audience")
+            .with_list_parse_key("default_client.scopes")
+            .try_parsing(true);
+        let raw: Raw = builder
+            .add_source(env)
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| ConfigError(e.to_string()))?;
+        raw.check()
+    }
+}
+
+/// Parses `600s`, `10m`, `12h`, `7d`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{raw:?} has no unit; write e.g. 600s, 10m, 12h or 7d"))?;
+    let (number, unit) = raw.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a duration; write e.g. 600s, 10m, 12h or 7d"))?;
+    let seconds = match unit {
+        "s" => Some(number),
+        "m" => number.checked_mul(60),
+        "h" => number.checked_mul(3600),
+        "d" => number.checked_mul(86_400),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{raw:?} is not a duration; write e.g. 600s, 10m, 12h or 7d"))?;
+    Ok(Duration::from_secs(seconds))
+}
+
+// ---- raw shape of the file, checked into `Settings` below ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    server: RawServer,
+    database: RawDatabase,
+    redis: RawRedis,
+    keys: RawKeys,
+    tokens: RawTokens,
+    default_client: RawDefaultClient,
+    password: RawPassword,
+    login: RawLogin,
+    log: RawLog,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    bind: String,
+    issuer: String,
+    trusted_proxies: Vec<String>,
+    workers: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+    max_connections: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedis {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    dir: String,
+    algorithm: String,
+    rotate_every: String,
+    prepublish: String,
+    refresh_interval: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    access_ttl: String,
+    refresh_idle_ttl: String,
+    refresh_absolute_ttl: String,
+    leeway: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaultClient {
+    id: String,
+    audience: Vec<String>,
+    scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPassword {
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+    workers: usize,
+    queue: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogin {
+    max_failures: u32,
+    window: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: String,
+    level: String,
+}
+
+fn duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {
+    parse_duration(raw).map_err(|e| ConfigError::key(key, e))
+}
+
+/// A duration that must be at least one second.
+fn positive_duration(key: &str, raw: &str) -> Result<Duration, ConfigError> {
+    let d = duration(key, raw)?;
+    if d.is_zero() {
+        return Err(ConfigError::key(key, "must be longer than 0s"));
+    }
+    Ok(d)
+}
+
+impl Raw {
+    fn check(self) -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            server: self.server.check()?,
+            database: DatabaseSettings {
+                url: DatabaseUrl::parse(self.database.url.trim())
+                    .map_err(|e| ConfigError::key("database.url", e))?,
+                max_connections: match self.database.max_connections {
+                    0 => {
+                        return Err(ConfigError::key(
+                            "database.max_connections",
+                            "must be at least 1",
+                        ))
+                    }
+                    n => n,
+                },
+            },
+            redis: RedisSettings {
+                url: match self.redis.url.trim() {
+                    "" => None,
+                    url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                        Some(SecretString::from(url.to_owned()))
+                    }
+                    _ => {
+                        return Err(ConfigError::key(
+                            "redis.url",
+                            "must start with redis:// or rediss://",
+                        ))
+                    }
+                },
+            },
+            keys: self.keys.check()?,
+            tokens: self.tokens.check()?,
+            default_client: self.default_client.check()?,
+            password: self.password.check()?,
+            login: LoginSettings {
+                max_failures: match self.login.max_failures {
+                    0 => return Err(ConfigError::key("login.max_failures", "must be at least 1")),
+                    n => n,
+                },
+                window: positive_duration("login.window", &self.login.window)?,
+            },
+            log: LogSettings {
+                format: match self.log.format.as_str() {
+                    "auto" => LogFormat::Auto,
+                    "pretty" => LogFormat::Pretty,
+                    "json" => LogFormat::Json,
+                    other => {
+                        return Err(ConfigError::key(
+                            "log.format",
+                            format!("{other:?} is not one of auto, pretty, json"),
+                        ))
+                    }
+                },
+                level: self.log.level,
+            },
+        })
+    }
+}
+
+impl RawServer {
+    fn check(self) -> Result<ServerSettings, ConfigError> {
+        if self.bind.trim().is_empty() {
+            return Err(ConfigError::key(
+                "server.bind",
+                "must be host:port, e.g. 127.0.0.1:8080",
+            ));
+        }
+        let issuer = self.issuer.trim().to_owned();
+        let valid_scheme = issuer.starts_with("https://") || issuer.starts_with("http://");
+        if !valid_scheme || issuer.contains(['?', '#']) || issuer.len() > 255 {
+            return Err(ConfigError::key(
+                "server.issuer",
+                "must be an http(s) URL without query or fragment, e.g. https://auth.example.com",
+            ));
+        }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.trim().parse::<IpAddr>().map_err(|_| {
+                    ConfigError::key(
+                        "server.trusted_proxies",
+                        format!("{p:?} is not an IP address"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ServerSettings {
+            bind: self.bind,
+            issuer,
+            trusted_proxies,
+            workers: self.workers,
+        })
+    }
+}
+
+impl RawKeys {
+    fn check(self) -> Result<KeySettings, ConfigError> {
+        if self.dir.trim().is_empty() {
+            return Err(ConfigError::key("keys.dir", "must name a directory"));
+        }
+        let algorithm = self.algorithm.parse::<Algorithm>().map_err(|_| {
+            ConfigError::key(
+                "keys.algorithm",
+                format!("{:?} is not ES256 or RS256", self.algorithm),
+            )
+        })?;
+        Ok(KeySettings {
+            dir: PathBuf::from(self.dir),
+            algorithm,
+            rotate_every: positive_duration("keys.rotate_every", &self.rotate_every)?,
+            prepublish: duration("keys.prepublish", &self.prepublish)?,
+            refresh_interval: positive_duration("keys.refresh_interval", &self.refresh_interval)?,
+        })
+    }
+}
+
+impl RawTokens {
+    fn check(self) -> Result<TokenSettings, ConfigError> {
+        let leeway = duration("tokens.leeway", &self.leeway)?;
+        if leeway > Duration::from_secs(60) {
+            return Err(ConfigError::key("tokens.leeway", "must be at most 60s"));
+        }
+        let access_ttl = positive_duration("tokens.access_ttl", &self.access_ttl)?;
+        if access_ttl > Duration::from_secs(86_400) {
+            return Err(ConfigError::key("tokens.access_ttl", "must be at most 1d"));
+        }
+        let refresh_idle_ttl =
+            positive_duration("tokens.refresh_idle_ttl", &self.refresh_idle_ttl)?;
+        let refresh_absolute_ttl =
+            positive_duration("tokens.refresh_absolute_ttl", &self.refresh_absolute_ttl)?;
+        Ok(TokenSettings {
+            access_ttl,
+            refresh_idle_ttl,
+            refresh_absolute_ttl,
+            leeway,
+        })
+    }
+}
+
+impl RawDefaultClient {
+    fn check(self) -> Result<DefaultClientSettings, ConfigError> {
+        let id = ClientId::parse(&self.id).map_err(|e| ConfigError::key("default_client.id", e))?;
+        let audience: Vec<String> = self
+            .audience
+            .into_iter()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if audience.is_empty() {
+            return Err(ConfigError::key(
+                "default_client.audience",
+                "must name at least one audience",
+            ));
+        }
+        let scopes = Scopes::parse(&self.scopes.join(" "))
+            .map_err(|e| ConfigError::key("default_client.scopes", e))?;
+        Ok(DefaultClientSettings {
+            id,
+            audience,
+            scopes,
+        })
+    }
+}
+
+impl RawPassword {
+    fn check(self) -> Result<PasswordSettings, ConfigError> {
+        // argon2's own limits: lanes 1..=2^24-1, at least 8 KiB per lane, at least one pass.
+        if !(1..=64).contains(&self.parallelism) {
+            return Err(ConfigError::key(
+                "password.parallelism",
+                "must be between 1 and 64",
+            ));
+        }
+        if self.memory_kib < 8 * self.parallelism || self.memory_kib > 4 * 1024 * 1024 {
+            return Err(ConfigError::key(
+                "password.memory_kib",
+                "must be between 8 x parallelism and 4194304 (4 GiB)",
+            ));
+        }
+        if !(1..=100).contains(&self.iterations) {
+            return Err(ConfigError::key(
+                "password.iterations",
+                "must be between 1 and 100",
+            ));
+        }
+        if self.queue == 0 {
+            return Err(ConfigError::key("password.queue", "must be at least 1"));
+        }
+        Ok(PasswordSettings {
+            memory_kib: self.memory_kib,
+            iterations: self.iterations,
+            parallelism: self.parallelism,
+            workers: self.workers,
+            queue: self.queue,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_the_four_units() {
+        assert_eq!(parse_duration("600s"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+    }
+
+    #[test]
+    fn durations_without_a_known_unit_are_rejected() {
+        for bad in [
+            "600",
+            "10x",
+            "m",
+            "",
+            "-5s",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn the_compiled_in_defaults_are_valid() {
+        let raw: Raw = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .build()
+            .and_then(Config::try_deserialize)
+            .unwrap();
+        let settings = raw.check().unwrap();
+        assert_eq!(settings.tokens.access_ttl, Duration::from_secs(600));
+        assert_eq!(settings.database.url.kind(), Ok(DatabaseKind::Sqlite));
+        assert_eq!(settings.default_client.audience, vec!["api".to_owned()]);
+        assert!(settings.redis.url.is_none());
+    }
+
+    #[test]
+    fn database_urls_of_other_schemes_are_rejected() {
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("postgres://u:p@h/db").is_ok());
+    }
+
+    #[test]
+    fn database_url_debug_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,182 @@
+//! The RFC 6749 §5.2 error body, rendered in one place: `{"error", "error_description"}`.
+//! Descriptions are fixed phrases chosen by our code: never an echo of input, never a
+//! secret, never whether a username exists. 5xx bodies are opaque; the cause goes to the log.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// An OAuth protocol error with its HTTP status and any challenge headers.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {description}")]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: String,
+    challenge: Option<String>,
+    retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
+    pub fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
+    pub fn unsupported_grant_type(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            description,
+        )
+    }
+
+    /// 401 with `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
+        e.challenge = Some(r#"Basic realm="authd""#.to_owned());
+        e
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            format!("request body is larger than {limit} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "content type must be application/x-www-form-urlencoded or application/json",
+        )
+    }
+
+    /// 401 at a bearer-protected endpoint (RFC 6750 §3).
+    pub fn invalid_token(description: &'static str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description);
+        e.challenge = Some(format!(
+            r#"Bearer realm="authd", error="invalid_token", error_description="{description}""#
+        ));
+        e
+    }
+
+    /// 403 for a valid token that cannot be used here (RFC 6750 §3.1).
+    pub fn insufficient_scope(description: &'static str) -> Self {
+        let mut e = Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description);
+        e.challenge = Some(format!(
+            r#"Bearer realm="authd", error="insufficient_scope", error_description="{description}""#
+        ));
+        e
+    }
+
+    /// 503 + `Retry-After`: a dependency is down or a queue is full; try again shortly.
+    pub fn unavailable(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the server is busy or a dependency is unavailable; retry later",
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
+    }
+
+    /// 500 with an opaque body. The caller logs the cause before returning this.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "internal error",
+        )
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
+        if let Some(challenge) = &self.challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+        }
+        if let Some(secs) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        response.json(Body {
+            error: self.code,
+            error_description: &self.description,
+        })
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::unavailable(5)
+            }
+            other => {
+                tracing::error!(error = ?anyhow::Error::from(other), "database error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<crate::auth::AuthError> for OAuthError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        use crate::auth::{AuthError, PoolError};
+        match e {
+            AuthError::InvalidCredentials => Self::invalid_grant("invalid username or password"),
+            AuthError::Pool(PoolError::Busy) => {
+                tracing::warn!("password hashing queue full: shedding load");
+                Self::unavailable(1)
+            }
+            AuthError::Pool(other) => {
+                tracing::error!(error = %other, "password hashing failed");
+                Self::internal()
+            }
+            AuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<jsonwebtoken::errors::Error> for OAuthError {
+    fn from(e: jsonwebtoken::errors::Error) -> Self {
+        tracing::error!(error = %e, "signing a token failed");
+        Self::internal()
+    }
+}

@@ -1,0 +1,13 @@
+pub mod auth;
+pub mod cli;
+pub mod clients;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod json;
+pub mod keys;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;

@@ -1,0 +1,37 @@
+//! HTTP only: extract, parse, call one service, shape the response.
+//! Routes know nothing about SQL or crypto.
+
+pub mod body;
+pub mod health;
+pub mod token;
+pub mod userinfo;
+pub mod well_known;
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::HttpRequest;
+
+use crate::error::OAuthError;
+
+/// The bearer token of the `Authorization` header (RFC 6750 §2.1; the scheme name is
+/// case-insensitive). Anything else is a 401 `invalid_token`.
+pub fn bearer_token(req: &HttpRequest) -> Result<&str, OAuthError> {
+    let mut values = req.headers().get_all(AUTHORIZATION);
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(OAuthError::invalid_token(
+            "a single bearer token is required",
+        ));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_token("token is invalid"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(OAuthError::invalid_token(
+            "a single bearer token is required",
+        )),
+    }
+}

@@ -1,0 +1,51 @@
+//! `GET|POST /auth/userinfo` (spec §3): who the bearer of a valid access token is.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::bearer_token;
+use crate::error::OAuthError;
+use crate::startup::AppState;
+
+#[derive(Serialize)]
+struct UserInfo {
+    sub: String,
+    preferred_username: String,
+    roles: Vec<String>,
+}
+
+pub async fn userinfo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let token = bearer_token(&req)?;
+    let claims = state
+        .validator
+        .validate(token, Utc::now().timestamp())
+        .map_err(|rejection| {
+            tracing::debug!(?rejection, "access token rejected");
+            OAuthError::invalid_token(rejection.description())
+        })?;
+    if claims.sid.is_none() {
+        // A client_credentials token names a client, not a user.
+        return Err(OAuthError::insufficient_scope(
+            "the token does not belong to a user",
+        ));
+    }
+    let id =
+        Uuid::parse_str(&claims.sub).map_err(|_| OAuthError::invalid_token("token is invalid"))?;
+    let user = match state.store.user_by_id(id).await? {
+        Some(user) if !user.disabled => user,
+        _ => return Err(OAuthError::invalid_token("token is invalid")),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(UserInfo {
+            sub: claims.sub,
+            preferred_username: user.username,
+            roles: user.roles,
+        }))
+}

@@ -1,0 +1,99 @@
+//! `GET /.well-known/jwks.json` (RFC 7517) and the discovery documents
+//! (`openid-configuration`, OIDC Discovery §3; `oauth-authorization-server`, RFC 8414 §2).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::startup::AppState;
+
+pub async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ring = state.keys.current();
+    let etag = ring.etag();
+    let cache_control = format!("public, max-age={}", state.jwks_max_age);
+    let not_modified = if_none_match(&req, etag);
+    let mut response = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, cache_control));
+    if not_modified {
+        return response.finish();
+    }
+    response
+        .content_type("application/json")
+        .body(ring.jwks().clone())
+}
+
+/// RFC 9110 §13.1.2: `*` or a list of entity tags, compared weakly.
+fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+#[derive(Serialize)]
+struct Discovery<'a> {
+    issuer: &'a str,
+    token_endpoint: String,
+    jwks_uri: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    userinfo_endpoint: String,
+    grant_types_supported: &'a [&'a str],
+    subject_types_supported: &'a [&'a str],
+    token_endpoint_auth_methods_supported: &'a [&'a str],
+    scopes_supported: Vec<&'a str>,
+    claims_supported: &'a [&'a str],
+    id_token_signing_alg_values_supported: &'a [&'static str],
+}
+
+pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+    let issuer = state.issuer_url.as_str();
+    let base = issuer.trim_end_matches('/');
+    let ring = state.keys.current();
+    let body = Discovery {
+        issuer,
+        token_endpoint: format!("{base}/auth/token"),
+        jwks_uri: format!("{base}/.well-known/jwks.json"),
+        revocation_endpoint: format!("{base}/auth/revoke"),
+        introspection_endpoint: format!("{base}/auth/introspect"),
+        userinfo_endpoint: format!("{base}/auth/userinfo"),
+        grant_types_supported: &["password"],
+        subject_types_supported: &["public"],
+        // The only client so far is public (RFC 8414 §2: "none").
+        token_endpoint_auth_methods_supported: &["none"],
+        scopes_supported: state
+            .clients
+            .resolve(None)
+            .map(|c| c.scopes.iter().collect())
+            .unwrap_or_default(),
+        claims_supported: &[
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "nbf",
+            "jti",
+            "client_id",
+            "scope",
+            "sid",
+            "roles",
+            "preferred_username",
+        ],
+        id_token_signing_alg_values_supported: ring.algorithms(),
+    };
+    HttpResponse::Ok()
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        ))
+        .json(body)
+}

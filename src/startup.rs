@@ -1,0 +1,144 @@
+//! `Application`: wires the services and the route table. Tests boot it on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use chrono::Utc;
+
+use crate::auth::{Authenticator, HashPool};
+use crate::clients::Clients;
+use crate::config::Settings;
+use crate::keys::{self, SharedKeyRing};
+use crate::routes::{health, token, userinfo, well_known};
+use crate::store::{self, Store};
+use crate::telemetry;
+use crate::tokens::{TokenIssuer, Validator};
+
+/// What every request handler can reach.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub authenticator: Authenticator,
+    pub issuer: TokenIssuer,
+    pub validator: Validator,
+    pub keys: SharedKeyRing,
+    pub clients: Clients,
+    pub issuer_url: String,
+    /// JWKS `Cache-Control: max-age`, never longer than `keys.prepublish` (spec §3).
+    pub jwks_max_age: u64,
+}
+
+/// The store and password pool, opened and migrated: what `serve` and the user
+/// commands share.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::connect(&settings.database)
+        .await
+        .context("cannot open the database named by database.url")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(store)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `server.bind` and builds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot listen on server.bind {}", settings.server.bind))?;
+        Self::with_listener(settings, listener).await
+    }
+
+    /// Builds the server on an already bound listener (port 0 in tests).
+    pub async fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let store = open_store(&settings).await?;
+        let ring = keys::load_or_create(
+            store.as_ref(),
+            &settings.keys.dir,
+            settings.keys.algorithm,
+            Utc::now(),
+        )
+        .await
+        .context("cannot load the signing keys")?;
+        let keys = SharedKeyRing::new(ring);
+        let hasher = HashPool::start(&settings.password)
+            .context("cannot start the password hashing pool")?;
+        let clients = Clients::new(&settings.default_client);
+        let access_ttl = settings.tokens.access_ttl.as_secs() as i64;
+        let state = web::Data::new(AppState {
+            authenticator: Authenticator::new(Arc::clone(&store), hasher),
+            issuer: TokenIssuer::new(settings.server.issuer.clone(), access_ttl, keys.clone()),
+            validator: Validator::new(
+                settings.server.issuer.clone(),
+                clients.audiences(),
+                settings.tokens.leeway.as_secs() as i64,
+                access_ttl,
+                keys.clone(),
+            ),
+            store,
+            keys,
+            clients,
+            issuer_url: settings.server.issuer.clone(),
+            jwks_max_age: settings
+                .keys
+                .prepublish
+                .min(Duration::from_secs(300))
+                .as_secs(),
+        });
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Cache-Control", "no-store")),
+                )
+                .wrap_fn(telemetry::request_span)
+                .route("/auth/token", web::post().to(token::token))
+                .route("/auth/userinfo", web::get().to(userinfo::userinfo))
+                .route("/auth/userinfo", web::post().to(userinfo::userinfo))
+                .route("/.well-known/jwks.json", web::get().to(well_known::jwks))
+                .route(
+                    "/.well-known/openid-configuration",
+                    web::get().to(well_known::discovery),
+                )
+                .route(
+                    "/.well-known/oauth-authorization-server",
+                    web::get().to(well_known::discovery),
+                )
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+        })
+        .listen(listener)
+        .context("cannot start the HTTP server")?
+        .client_request_timeout(Duration::from_secs(5))
+        .shutdown_timeout(10);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

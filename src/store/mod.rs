@@ -1,0 +1,209 @@
+//! The storage seam: one trait, one implementation per database. This is the only
+//! module that imports sqlx. Each method is one business operation with its
+//! transaction inside; rules like "exactly one active key" live in SQL, not in Rust.
+
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::config::{DatabaseKind, DatabaseSettings};
+use crate::domain::{Role, Username};
+use crate::keys::{Algorithm, Kid};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (e.g. the username is taken).
+    #[error("already exists")]
+    Conflict,
+    /// The database could not be reached or timed out: callers answer 503.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else: a bug or a schema problem.
+    #[error("database error")]
+    Other(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => Self::Unavailable(e),
+            _ => Self::Other(e.into()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        match e {
+            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
+            other => Self::Other(other.into()),
+        }
+    }
+}
+
+/// An argon2id PHC string. Not secret like a password, but never printed or logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(pub String);
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash([redacted])")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: PasswordHash,
+    pub roles: Vec<String>,
+    pub disabled: bool,
+    pub password_changed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub password_hash: PasswordHash,
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Next,
+    Active,
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, StoreError> {
+        match raw {
+            "next" => Ok(Self::Next),
+            "active" => Ok(Self::Active),
+            "retired" => Ok(Self::Retired),
+            other => Err(StoreError::Other(anyhow::anyhow!(
+                "unknown key state {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A signing key's public record; its private half is `<kid>.pem` in `keys.dir`.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub kid: Kid,
+    pub alg: Algorithm,
+    pub state: KeyState,
+    pub created_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// The `signing_keys` row; the same column types decode on both databases.
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    alg: String,
+    state: String,
+    created_at: DateTime<Utc>,
+    activated_at: Option<DateTime<Utc>>,
+    retired_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<KeyRow> for KeyRecord {
+    type Error = StoreError;
+
+    fn try_from(r: KeyRow) -> Result<Self, StoreError> {
+        Ok(KeyRecord {
+            kid: Kid::parse(&r.kid).map_err(|e| StoreError::Other(anyhow::anyhow!(e)))?,
+            alg: r
+                .alg
+                .parse()
+                .map_err(|e: String| StoreError::Other(anyhow::anyhow!(e)))?,
+            state: KeyState::parse(&r.state)?,
+            created_at: r.created_at,
+            activated_at: r.activated_at,
+            retired_at: r.retired_at,
+        })
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations (embedded in the binary).
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Answers when the database does (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn create_user(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, StoreError>;
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Sets a new password; false when no such user.
+    async fn set_password(
+        &self,
+        username: &Username,
+        hash: &PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Replaces `old` with `new` (same password, newer parameters) only if `old` is
+    /// still the stored hash, so a concurrent password change is never undone.
+    async fn upgrade_password_hash(
+        &self,
+        id: Uuid,
+        old: &PasswordHash,
+        new: &PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Sets the disabled flag; false when no such user.
+    async fn set_disabled(
+        &self,
+        username: &Username,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Every key still in the ring (next, active, retired), oldest first.
+    async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+    /// Inserts `key` as the active key only if no key is active; false if another
+    /// instance got there first.
+    async fn insert_first_active_key(&self, key: &KeyRecord) -> Result<bool, StoreError>;
+}
+
+/// Opens the database named by the settings (creating a SQLite file when missing).
+pub async fn connect(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, StoreError> {
+    let url = settings.url.expose();
+    match settings.url.kind() {
+        Ok(DatabaseKind::Postgres) => Ok(Arc::new(
+            PgStore::connect(url, settings.max_connections).await?,
+        )),
+        Ok(DatabaseKind::Sqlite) => Ok(Arc::new(
+            SqliteStore::connect(url, settings.max_connections).await?,
+        )),
+        Err(e) => Err(StoreError::Other(anyhow::anyhow!(e))),
+    }
+}

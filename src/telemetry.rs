@@ -1,0 +1,79 @@
+//! Logging: tracing, JSON when not on a terminal, one request id per request.
+//! Nothing here ever records a body, a query string or an Authorization header.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
+
+use crate::config::{LogFormat, LogSettings};
+
+/// Installs the global subscriber (for `serve` only; other commands log nothing).
+pub fn init(settings: &LogSettings) -> Result<(), String> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(env) if !env.is_empty() => {
+            EnvFilter::try_new(env).map_err(|e| format!("RUST_LOG: {e}"))?
+        }
+        _ => EnvFilter::try_new(&settings.level)
+            .map_err(|e| format!("invalid configuration: log.level: {e}"))?,
+    };
+    let json = match settings.format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+    result.map_err(|e| format!("cannot start logging: {e}"))
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Middleware (for `App::wrap_fn`): a span with a fresh request id around each request,
+/// one log line when it completes, and the id echoed in `X-Request-Id`.
+pub fn request_span<S, B>(
+    req: ServiceRequest,
+    service: &S,
+) -> impl Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let request_id = Uuid::new_v4();
+    let path: String = req.path().chars().take(128).collect();
+    let span = tracing::info_span!("request", %request_id, method = %req.method(), path = %path);
+    let started = Instant::now();
+    let response = span.in_scope(|| service.call(req));
+    async move {
+        let mut response = response.await?;
+        let status = response.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        if status >= 500 {
+            tracing::error!(status, elapsed_ms, "request failed");
+        } else {
+            tracing::info!(status, elapsed_ms, "request");
+        }
+        Ok(response)
+    }
+    .instrument(span)
+}
