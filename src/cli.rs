@@ -78,6 +78,10 @@ pub fn usage_error(err: &clap::Error) -> i32 {
         let _ = err.print();
         return 0;
     }
+    if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprintln!("error: a subcommand is missing (see authd --help)");
+        return 2;
+    }
     let rendered = err.render().to_string();
     let line = rendered
         .lines()

@@ -137,6 +137,11 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server (tests; production stops on SIGTERM/SIGINT).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM or SIGINT, then drains in-flight requests (graceful shutdown).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

@@ -111,9 +111,9 @@ pub async fn load_or_create(
     alg: Algorithm,
     now: DateTime<Utc>,
 ) -> Result<KeyRing, KeyError> {
+    prepare_dir(dir)?;
     let mut records = store.signing_keys().await?;
     if !records.iter().any(|r| r.state == KeyState::Active) {
-        prepare_dir(dir)?;
         let (pair, pem) = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
             .await
             .map_err(|e| KeyError::Crypto(e.to_string()))??;

@@ -1,6 +1,9 @@
 //! `Store` on an embedded SQLite file: the default that needs no services.
 //! Uuids are stored as text, roles as a JSON array, times as RFC 3339 text.
 
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -26,19 +29,34 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.into()))?;
-        }
+        create_private_file(options.get_filename())
+            .map_err(|e| StoreError::Unavailable(e.into()))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
         Ok(Self { pool })
+    }
+}
+
+/// Creates the database file (and its directory) when missing, readable by its owner
+/// only: it holds password hashes. SQLite gives its -wal and -shm files the same mode.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path == Path::new(":memory:") || path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -1,1 +1,13 @@
+//! The integration suite: one binary that boots the real server and speaks HTTP.
+//! SQLite by default; Postgres when AUTHD_TEST_DATABASE_URL is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cli;
+mod forged;
+mod health;
+mod helpers;
+mod keys;
+mod migrations;
+mod token;
+mod userinfo;
+mod well_known;

@@ -1,0 +1,335 @@
+//! The `authd` binary: user commands, exit codes, one-line errors, config, shutdown.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::helpers::{run_cli, spawn_app, PASSWORD};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_one_line_error(output: &std::process::Output, code: i32, needle: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stderr: {}",
+        stderr(output)
+    );
+    let err = stderr(output);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "exactly one line: {err:?}"
+    );
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_added_from_the_cli_can_log_in_with_their_roles() {
+    let app = spawn_app().await;
+    let output = app.cli(
+        &[
+            "user",
+            "add",
+            "Carol",
+            "--role",
+            "admin",
+            "--role",
+            "ops",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(output.stderr.is_empty(), "no log lines from user commands");
+    let token = app.login("carol", PASSWORD).await;
+    let body: serde_json::Value = app.userinfo(&token).await.json().await.unwrap();
+    assert_eq!(body["roles"], serde_json::json!(["admin", "ops"]));
+}
+
+#[tokio::test]
+async fn a_crlf_terminated_password_loses_only_its_line_ending() {
+    let app = spawn_app().await;
+    let output = app.cli(
+        &["user", "add", "dave", "--password-stdin"],
+        Some(&format!("{PASSWORD}\r\n")),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    app.login("dave", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn adding_a_user_twice_is_a_one_line_runtime_error() {
+    let app = spawn_app().await;
+    app.add_user("carol", PASSWORD, &[]).await;
+    let output = app.cli(
+        &["user", "add", "CAROL", "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert_one_line_error(&output, 1, "already exists");
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2_with_one_line() {
+    let app = spawn_app().await;
+    assert_one_line_error(
+        &app.cli(&["user", "add", "carol"], Some(PASSWORD)),
+        2,
+        "--password-stdin",
+    );
+    assert_one_line_error(&app.cli(&["user", "frobnicate"], None), 2, "frobnicate");
+    assert_one_line_error(&app.cli(&[], None), 2, "error");
+}
+
+#[tokio::test]
+async fn weak_or_missing_passwords_and_bad_names_are_refused() {
+    let app = spawn_app().await;
+    assert_one_line_error(
+        &app.cli(
+            &["user", "add", "carol", "--password-stdin"],
+            Some("short\n"),
+        ),
+        1,
+        "at least 8",
+    );
+    assert_one_line_error(
+        &app.cli(&["user", "add", "carol", "--password-stdin"], Some("")),
+        1,
+        "no password",
+    );
+    assert_one_line_error(
+        &app.cli(
+            &["user", "add", "bad name", "--password-stdin"],
+            Some(PASSWORD),
+        ),
+        1,
+        "username",
+    );
+    assert_one_line_error(
+        &app.cli(
+            &[
+                "user",
+                "add",
+                "carol",
+                "--role",
+                "Admin!",
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        ),
+        1,
+        "role",
+    );
+}
+
+#[tokio::test]
+async fn disabling_a_user_stops_their_logins_and_enabling_restores_them() {
+    let app = spawn_app().await;
+    app.add_user("carol", PASSWORD, &[]).await;
+    assert!(app
+        .cli(&["user", "disable", "carol"], None)
+        .status
+        .success());
+    let refused = app
+        .post_json(
+            "/auth/token",
+            &serde_json::json!({"username": "carol", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(app.cli(&["user", "enable", "carol"], None).status.success());
+    app.login("carol", PASSWORD).await;
+    assert_one_line_error(
+        &app.cli(&["user", "disable", "nobody"], None),
+        1,
+        "no user named nobody",
+    );
+}
+
+#[tokio::test]
+async fn passwd_replaces_the_password() {
+    let app = spawn_app().await;
+    app.add_user("carol", PASSWORD, &[]).await;
+    let output = app.cli(
+        &["user", "passwd", "carol", "--password-stdin"],
+        Some("a brand new password\n"),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let old = app
+        .post_json(
+            "/auth/token",
+            &serde_json::json!({"username": "carol", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(old.status(), 400);
+    app.login("carol", "a brand new password").await;
+    let user = app
+        .store
+        .user_by_username(&authd::domain::Username::parse("carol").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.password_changed_at > user.created_at);
+}
+
+#[tokio::test]
+async fn user_list_shows_one_line_per_user_and_never_a_hash() {
+    let app = spawn_app().await;
+    let alice = app.add_user("alice", PASSWORD, &["admin"]).await;
+    app.add_user("bob", PASSWORD, &[]).await;
+    let output = app.cli(&["user", "list"], None);
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 2);
+    assert!(stdout.contains(&alice.id.to_string()) && stdout.contains("admin"));
+    assert!(!stdout.contains("$argon2"), "no hash: {stdout}");
+}
+
+#[tokio::test]
+async fn invalid_configuration_stops_with_one_line_naming_the_setting() {
+    let app = spawn_app().await;
+    let db = app.db.url.clone();
+    for (key, value, needle) in [
+        ("AUTHD__TOKENS__LEEWAY", "61s", "tokens.leeway"),
+        (
+            "AUTHD__TOKENS__ACCESS_TTL",
+            "ten minutes",
+            "tokens.access_ttl",
+        ),
+        ("AUTHD__KEYS__ALGORITHM", "HS256", "keys.algorithm"),
+        ("AUTHD__PASSWORD__ITERATIONS", "many", "password.iterations"),
+        ("AUTHD__SERVER__ISSUER", "ftp://x", "server.issuer"),
+        ("AUTHD__REDIS__URL", "http://x", "redis.url"),
+    ] {
+        let output = run_cli(&db, &app.keys_dir, &["migrate"], None, &[(key, value)]);
+        assert_one_line_error(&output, 1, needle);
+    }
+    let output = run_cli("mysql://x/y", &app.keys_dir, &["migrate"], None, &[]);
+    assert_one_line_error(&output, 1, "database.url");
+}
+
+#[tokio::test]
+async fn a_config_file_overrides_the_defaults_and_the_environment_overrides_it() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("authd.toml");
+    std::fs::write(&file, "[tokens]\nleeway = \"90s\"\n").unwrap();
+    let path = file.to_str().unwrap();
+    // The file's value applies (and is out of range)...
+    assert_one_line_error(
+        &run_cli(
+            &app.db.url,
+            &app.keys_dir,
+            &["--config", path, "migrate"],
+            None,
+            &[],
+        ),
+        1,
+        "tokens.leeway",
+    );
+    // ...unless the environment overrides it.
+    let output = run_cli(
+        &app.db.url,
+        &app.keys_dir,
+        &["--config", path, "migrate"],
+        None,
+        &[("AUTHD__TOKENS__LEEWAY", "10s")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_one_line_error(
+        &run_cli(
+            &app.db.url,
+            &app.keys_dir,
+            &["--config", "/nonexistent.toml", "migrate"],
+            None,
+            &[],
+        ),
+        1,
+        "--config",
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_a_key_directory_open_to_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    std::fs::set_permissions(&app.keys_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = run_cli(
+        &app.db.url,
+        &app.keys_dir,
+        &["serve"],
+        None,
+        &[
+            ("AUTHD__SERVER__BIND", "127.0.0.1:0"),
+            ("AUTHD__LOG__FORMAT", "json"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("chmod 700"), "{err}");
+    std::fs::set_permissions(&app.keys_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+#[tokio::test]
+async fn serve_stops_gracefully_on_sigterm() {
+    let app = spawn_app().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .arg("serve")
+        .env_clear()
+        .env("AUTHD__DATABASE__URL", &app.db.url)
+        .env("AUTHD__KEYS__DIR", &app.keys_dir)
+        .env("AUTHD__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("AUTHD__LOG__FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "authd serve answered /healthz");
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let mut status = None;
+    for _ in 0..150 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("authd did not stop after SIGTERM");
+    });
+    assert!(status.success(), "exit status {status}");
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "JSON logs: {logs}"
+    );
+    assert!(logs.contains("authd stopped"));
+}

@@ -1,0 +1,306 @@
+//! `spawn_app()`: the real server on port 0 with a fresh database (a SQLite file in a
+//! temp dir, or a fresh Postgres database), throwaway keys and cheap argon2 parameters.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use authd::auth::HashPool;
+use authd::config::{DatabaseUrl, Settings};
+use authd::domain::{Password, Role, Username};
+use authd::startup::{open_store, Application};
+use authd::store::{NewUser, Store, User};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+use sqlx::{Connection, Executor, PgConnection};
+use std::sync::Arc;
+
+pub const ISSUER: &str = "http://authd.test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A database of its own for one test, dropped with it.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>, // (admin url, database name)
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("AUTHD_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            None => Self {
+                url: format!("sqlite://{}", dir.path().join("authd.db").display()),
+                postgres: None,
+                _dir: dir,
+            },
+            Some(admin) => {
+                let name = format!("authd_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::connect(&admin).await.unwrap();
+                conn.execute(format!(r#"create database "{name}""#).as_str())
+                    .await
+                    .unwrap();
+                let mut url = url::Url::parse(&admin).unwrap();
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    postgres: Some((admin, name)),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop cannot await: drop the database from a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = PgConnection::connect(&admin).await {
+                    let _ = conn
+                        .execute(
+                            format!(r#"drop database if exists "{name}" with (force)"#).as_str(),
+                        )
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub settings: Settings,
+    pub keys_dir: PathBuf,
+    server: actix_web::dev::ServerHandle,
+    // Dropped last: the server's files and database.
+    _keys: tempfile::TempDir,
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command at once; the returned future only waits for it.
+        drop(self.server.stop(false));
+    }
+}
+
+/// Test settings: compiled-in defaults, the given database and key dir, fast argon2.
+pub fn test_settings(db_url: &str, keys_dir: &Path) -> Settings {
+    let mut settings = Settings::load(None).unwrap();
+    settings.server.issuer = ISSUER.to_owned();
+    settings.server.workers = 1;
+    settings.database.url = DatabaseUrl::parse(db_url).unwrap();
+    settings.database.max_connections = 5;
+    settings.keys.dir = keys_dir.to_path_buf();
+    settings.password.memory_kib = 1024;
+    settings.password.iterations = 1;
+    settings.password.workers = 1;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Boots the app after `customize` adjusts the test settings.
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::new().await;
+    let keys = tempfile::tempdir().unwrap();
+    let keys_dir = keys.path().join("keys");
+    let mut settings = test_settings(&db.url, &keys_dir);
+    customize(&mut settings);
+    boot(settings, db, keys).await
+}
+
+/// Boots an app on an existing database and key directory (a restart).
+pub async fn boot(settings: Settings, db: TestDb, keys: tempfile::TempDir) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = Application::with_listener(settings.clone(), listener)
+        .await
+        .unwrap();
+    let port = app.port();
+    let server = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let store = open_store(&settings).await.unwrap();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        store,
+        keys_dir: settings.keys.dir.clone(),
+        settings,
+        server,
+        _keys: keys,
+        db,
+    }
+}
+
+impl TestApp {
+    /// Stops this server and boots a new one on the same database and key directory.
+    pub async fn restart(mut self) -> TestApp {
+        self.server.stop(true).await;
+        let placeholder = TestDb {
+            url: String::new(),
+            postgres: None,
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        let db = std::mem::replace(&mut self.db, placeholder);
+        let keys = std::mem::replace(&mut self._keys, tempfile::tempdir().unwrap());
+        boot(self.settings.clone(), db, keys).await
+    }
+
+    /// Creates a user directly in the store, hashed with the app's parameters.
+    pub async fn add_user(&self, name: &str, password: &str, roles: &[&str]) -> User {
+        let hash = HashPool::start(&self.settings.password)
+            .unwrap()
+            .hash(Password::parse(password).unwrap())
+            .await
+            .unwrap();
+        let new = NewUser {
+            username: Username::parse(name).unwrap(),
+            password_hash: hash,
+            roles: roles.iter().map(|r| Role::parse(r).unwrap()).collect(),
+        };
+        self.store
+            .create_user(new, chrono::Utc::now())
+            .await
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in with the password grant (JSON) and returns the access token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self
+            .post_json(
+                "/auth/token",
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "login as {username} failed");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn userinfo(&self, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url("/auth/userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The PKCS#8 PEM of the active signing key (tests forge tokens with it).
+    pub fn signing_key_pem(&self) -> (String, String) {
+        let entry = std::fs::read_dir(&self.keys_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "pem"))
+            .unwrap();
+        let kid = entry.file_stem().unwrap().to_str().unwrap().to_owned();
+        (kid, std::fs::read_to_string(entry).unwrap())
+    }
+
+    /// Runs the `authd` binary against this app's database and keys.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run_cli(&self.db.url, &self.keys_dir, args, stdin, &[])
+    }
+}
+
+/// Runs the `authd` binary with a clean environment pointing at `db_url` and `keys_dir`.
+pub fn run_cli(
+    db_url: &str,
+    keys_dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTHD__DATABASE__URL", db_url)
+        .env("AUTHD__KEYS__DIR", keys_dir)
+        .env("AUTHD__PASSWORD__MEMORY_KIB", "1024")
+        .env("AUTHD__PASSWORD__ITERATIONS", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    // Bounded: a command that should exit but serves instead fails the test, not hangs it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("authd {args:?} did not exit within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The JSON of a base64url JWT segment.
+pub fn segment(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Asserts an RFC 6749 error body with the given status and code.
+pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "expected {status} {code}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], code, "body: {body}");
+    assert!(body["error_description"].is_string(), "body: {body}");
+    body
+}
