@@ -162,11 +162,11 @@ impl From<crate::auth::AuthError> for OAuthError {
         match e {
             AuthError::InvalidCredentials => Self::invalid_grant("invalid username or password"),
             AuthError::Pool(PoolError::Busy) => {
-                tracing::warn!("password hashing queue full: shedding load");
+                tracing::warn!("argon2 queue full: shedding load with 503");
                 Self::unavailable(1)
             }
             AuthError::Pool(other) => {
-                tracing::error!(error = %other, "password hashing failed");
+                tracing::error!(error = %other, "argon2 hashing failed");
                 Self::internal()
             }
             AuthError::Store(e) => e.into(),

@@ -69,11 +69,11 @@ impl Authenticator {
         };
         match result {
             Ok(true) => {
-                tracing::info!(user_id = %user.id, "password hash upgraded to current parameters")
+                tracing::info!(user_id = %user.id, "stored hash upgraded to the current argon2 parameters")
             }
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(user_id = %user.id, error = %e, "password hash upgrade skipped")
+                tracing::warn!(user_id = %user.id, error = %e, "stored hash upgrade skipped")
             }
         }
     }

@@ -126,7 +126,7 @@ pub async fn token(
                 jti = %issued.claims.jti,
                 sid = issued.claims.sid.as_deref().unwrap_or_default(),
                 kid = %issued.kid,
-                "password grant: access token issued"
+                "login: access token issued"
             );
             Ok(token_response(TokenResponse {
                 access_token: issued.token,
