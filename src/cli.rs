@@ -5,14 +5,14 @@ use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::HashPool;
 use crate::config::Settings;
 use crate::domain::{Password, Role, Username};
 use crate::startup::{open_store, Application};
-use crate::store::{NewUser, StoreError};
+use crate::store::{NewUser, RevokeReason, Revoking, StoreError};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -155,10 +155,14 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
             let password = read_new_password()?;
             let store = open_store(settings).await?;
             let hash = HashPool::start(&settings.password)?.hash(password).await?;
-            if !store.set_password(&username, &hash, now).await? {
+            let revoking = revoking(settings, RevokeReason::PasswordChanged, now)?;
+            let Some(revoked) = store.set_password(&username, &hash, revoking).await? else {
                 bail!("no user named {username}");
-            }
-            println!("password changed for {username}");
+            };
+            println!(
+                "password changed for {username}; {} session(s) revoked",
+                revoked.len()
+            );
         }
         UserCommand::Disable { name } => set_disabled(settings, &name, true).await?,
         UserCommand::Enable { name } => set_disabled(settings, &name, false).await?,
@@ -182,14 +186,31 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
 async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> anyhow::Result<()> {
     let username = Username::parse(name).map_err(anyhow::Error::msg)?;
     let store = open_store(settings).await?;
-    if !store.set_disabled(&username, disabled, Utc::now()).await? {
+    let revoking = revoking(settings, RevokeReason::UserDisabled, Utc::now())?;
+    let Some(revoked) = store.set_disabled(&username, disabled, revoking).await? else {
         bail!("no user named {username}");
+    };
+    if disabled {
+        println!("disabled {username}; {} session(s) revoked", revoked.len());
+    } else {
+        println!("enabled {username}");
     }
-    println!(
-        "{} {username}",
-        if disabled { "disabled" } else { "enabled" }
-    );
     Ok(())
+}
+
+/// A revocation made from the CLI: recorded in the database, which every running
+/// server polls every second (spec §4: honoured within 5 s).
+fn revoking(
+    settings: &Settings,
+    reason: RevokeReason,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Revoking> {
+    let window = chrono::Duration::from_std(settings.tokens.access_window())?;
+    Ok(Revoking {
+        at: now,
+        sid_expires_at: now + window,
+        reason,
+    })
 }
 
 /// Reads one password line from stdin, stripping one trailing `\n` or `\r\n`. On a

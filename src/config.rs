@@ -111,12 +111,17 @@ impl fmt::Debug for DatabaseUrl {
 #[derive(Clone)]
 pub struct RedisSettings {
     pub url: Option<SecretString>,
+    /// Prepended to every key, so several deployments (or tests) can share one Redis.
+    pub key_prefix: String,
 }
 
 impl fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = self.url.as_ref().map(|_| "redis:[redacted]");
-        f.debug_struct("RedisSettings").field("url", &url).finish()
+        f.debug_struct("RedisSettings")
+            .field("url", &url)
+            .field("key_prefix", &self.key_prefix)
+            .finish()
     }
 }
 
@@ -135,6 +140,14 @@ pub struct TokenSettings {
     pub refresh_idle_ttl: Duration,
     pub refresh_absolute_ttl: Duration,
     pub leeway: Duration,
+}
+
+impl TokenSettings {
+    /// How long after a revocation an access token issued before it can still be live:
+    /// the access TTL plus the validation leeway.
+    pub fn access_window(&self) -> Duration {
+        self.access_ttl + self.leeway
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -260,6 +273,7 @@ struct RawDatabase {
 #[serde(deny_unknown_fields)]
 struct RawRedis {
     url: String,
+    key_prefix: String,
 }
 
 #[derive(Deserialize)]
@@ -356,6 +370,7 @@ impl Raw {
                         ))
                     }
                 },
+                key_prefix: self.redis.key_prefix,
             },
             keys: self.keys.check()?,
             tokens: self.tokens.check()?,

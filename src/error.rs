@@ -180,3 +180,45 @@ impl From<jsonwebtoken::errors::Error> for OAuthError {
         Self::internal()
     }
 }
+
+impl From<crate::sessions::SessionError> for OAuthError {
+    fn from(e: crate::sessions::SessionError) -> Self {
+        use crate::sessions::SessionError;
+        match e {
+            SessionError::InvalidGrant => {
+                Self::invalid_grant("refresh token is invalid, expired or revoked")
+            }
+            SessionError::Store(e) => e.into(),
+            SessionError::Revocation(e) => e.into(),
+            SessionError::Sign(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::sessions::AccessError> for OAuthError {
+    fn from(e: crate::sessions::AccessError) -> Self {
+        use crate::sessions::AccessError;
+        match e {
+            AccessError::Rejected(rejection) => {
+                tracing::debug!(?rejection, "access token rejected");
+                Self::invalid_token(rejection.description())
+            }
+            AccessError::Revoked => Self::invalid_token("token has been revoked"),
+            AccessError::Revocation(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::revocation::RevocationError> for OAuthError {
+    fn from(e: crate::revocation::RevocationError) -> Self {
+        use crate::revocation::RevocationError;
+        match e {
+            RevocationError::CacheUnavailable(cause) => {
+                // Fail closed: without the revocation state no token is accepted.
+                tracing::warn!(error = %cause, "revocation cache unavailable");
+                Self::unavailable(2)
+            }
+            RevocationError::Store(e) => e.into(),
+        }
+    }
+}

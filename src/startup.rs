@@ -9,12 +9,15 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use chrono::Utc;
+use secrecy::ExposeSecret;
 
 use crate::auth::{Authenticator, HashPool};
 use crate::clients::Clients;
 use crate::config::Settings;
 use crate::keys::{self, SharedKeyRing};
-use crate::routes::{health, token, userinfo, well_known};
+use crate::revocation::Revocations;
+use crate::routes::{health, logout, revoke, token, userinfo, well_known};
+use crate::sessions::Sessions;
 use crate::store::{self, Store};
 use crate::telemetry;
 use crate::tokens::{TokenIssuer, Validator};
@@ -23,8 +26,8 @@ use crate::tokens::{TokenIssuer, Validator};
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub authenticator: Authenticator,
-    pub issuer: TokenIssuer,
-    pub validator: Validator,
+    pub sessions: Sessions,
+    pub revocations: Arc<Revocations>,
     pub keys: SharedKeyRing,
     pub clients: Clients,
     pub issuer_url: String,
@@ -48,6 +51,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The revocation sync loop; it ends with the server.
+    sync: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -75,16 +80,38 @@ impl Application {
             .context("cannot start the password hashing pool")?;
         let clients = Clients::new(&settings.default_client);
         let access_ttl = settings.tokens.access_ttl.as_secs() as i64;
-        let state = web::Data::new(AppState {
-            authenticator: Authenticator::new(Arc::clone(&store), hasher),
-            issuer: TokenIssuer::new(settings.server.issuer.clone(), access_ttl, keys.clone()),
-            validator: Validator::new(
+        let redis = settings
+            .redis
+            .url
+            .as_ref()
+            .map(|url| (url.expose_secret(), settings.redis.key_prefix.as_str()));
+        let revocations = Revocations::start(
+            Arc::clone(&store),
+            redis,
+            settings.tokens.access_window(),
+            Utc::now(),
+        )
+        .await
+        .context("cannot load the revocation state")?;
+        let sync = revocations.spawn_sync();
+        let sessions = Sessions::new(
+            Arc::clone(&store),
+            TokenIssuer::new(settings.server.issuer.clone(), access_ttl, keys.clone()),
+            Validator::new(
                 settings.server.issuer.clone(),
                 clients.audiences(),
                 settings.tokens.leeway.as_secs() as i64,
                 access_ttl,
                 keys.clone(),
             ),
+            Arc::clone(&revocations),
+            settings.tokens.refresh_idle_ttl,
+            settings.tokens.refresh_absolute_ttl,
+        )?;
+        let state = web::Data::new(AppState {
+            authenticator: Authenticator::new(Arc::clone(&store), hasher),
+            sessions,
+            revocations,
             store,
             keys,
             clients,
@@ -106,6 +133,9 @@ impl Application {
                 )
                 .wrap_fn(telemetry::request_span)
                 .route("/auth/token", web::post().to(token::token))
+                .route("/auth/refresh", web::post().to(token::refresh))
+                .route("/auth/logout", web::post().to(logout::logout))
+                .route("/auth/revoke", web::post().to(revoke::revoke))
                 .route("/auth/userinfo", web::get().to(userinfo::userinfo))
                 .route("/auth/userinfo", web::post().to(userinfo::userinfo))
                 .route("/.well-known/jwks.json", web::get().to(well_known::jwks))
@@ -130,6 +160,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            sync,
         })
     }
 
@@ -142,8 +173,15 @@ impl Application {
         self.server.handle()
     }
 
+    /// A handle to stop the background work (tests stop it with the server).
+    pub fn background(&self) -> tokio::task::AbortHandle {
+        self.sync.abort_handle()
+    }
+
     /// Serves until SIGTERM or SIGINT, then drains in-flight requests (graceful shutdown).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.sync.abort();
+        result
     }
 }

@@ -11,18 +11,29 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// 200 only when the database and, where configured, Redis answer (spec §3).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})),
+    let limit = Duration::from_secs(2);
+    let database = match tokio::time::timeout(limit, state.store.ping()).await {
+        Ok(Ok(())) => "ok",
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database does not answer");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "database": "error"}))
+            "error"
         }
-        Err(_) => {
-            tracing::warn!("readiness: database timed out");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "database": "timeout"}))
+        Err(_) => "timeout",
+    };
+    let cache = match tokio::time::timeout(limit, state.revocations.ping()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: revocation cache does not answer");
+            "error"
         }
+        Err(_) => "timeout",
+    };
+    let body = json!({"database": database, "revocation_cache": cache});
+    if database == "ok" && cache == "ok" {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }

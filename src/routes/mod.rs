@@ -3,14 +3,30 @@
 
 pub mod body;
 pub mod health;
+pub mod logout;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 pub mod well_known;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
+use chrono::{DateTime, Utc};
 
 use crate::error::OAuthError;
+use crate::startup::AppState;
+use crate::tokens::AccessClaims;
+
+/// The validated, unrevoked claims of the request's bearer token (spec §4), or the
+/// RFC 6750 error to answer with.
+pub async fn authorize(
+    req: &HttpRequest,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<AccessClaims, OAuthError> {
+    let token = bearer_token(req)?;
+    Ok(state.sessions.verify_access(token, now).await?)
+}
 
 /// The bearer token of the `Authorization` header (RFC 6750 §2.1; the scheme name is
 /// case-insensitive). Anything else is a 401 `invalid_token`.

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::bearer_token;
+use super::authorize;
 use crate::error::OAuthError;
 use crate::startup::AppState;
 
@@ -21,14 +21,7 @@ pub async fn userinfo(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let token = bearer_token(&req)?;
-    let claims = state
-        .validator
-        .validate(token, Utc::now().timestamp())
-        .map_err(|rejection| {
-            tracing::debug!(?rejection, "access token rejected");
-            OAuthError::invalid_token(rejection.description())
-        })?;
+    let claims = authorize(&req, &state, Utc::now()).await?;
     if claims.sid.is_none() {
         // A client_credentials token names a client, not a user.
         return Err(OAuthError::insufficient_scope(

@@ -65,7 +65,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         revocation_endpoint: format!("{base}/auth/revoke"),
         introspection_endpoint: format!("{base}/auth/introspect"),
         userinfo_endpoint: format!("{base}/auth/userinfo"),
-        grant_types_supported: &["password"],
+        grant_types_supported: &["password", "refresh_token"],
         subject_types_supported: &["public"],
         // The only client so far is public (RFC 8414 §2: "none").
         token_endpoint_auth_methods_supported: &["none"],

@@ -84,6 +84,119 @@ pub struct NewUser {
     pub roles: Vec<Role>,
 }
 
+/// A refresh-token family: one login's session, the `sid` of its access tokens.
+#[derive(Debug, Clone)]
+pub struct Family {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_reason: Option<String>,
+}
+
+/// Why a family was revoked; stored as text in `refresh_families.revoked_reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    Reuse,
+    Logout,
+    Revoked,
+    UserDisabled,
+    PasswordChanged,
+    Expired,
+}
+
+impl RevokeReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reuse => "reuse",
+            Self::Logout => "logout",
+            Self::Revoked => "revoked",
+            Self::UserDisabled => "user_disabled",
+            Self::PasswordChanged => "password_changed",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// When revoking: the time, and until when a family's `sid` entry must be kept (every
+/// access token of the family was issued before `at`, so it expires by then).
+#[derive(Debug, Clone, Copy)]
+pub struct Revoking {
+    pub at: DateTime<Utc>,
+    pub sid_expires_at: DateTime<Utc>,
+    pub reason: RevokeReason,
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was live and is now consumed; its successor is stored.
+    Rotated(Family),
+    /// No such token.
+    Unknown,
+    /// The token had been consumed before: its family is now revoked.
+    Reused(Family),
+    /// The token was live but its family had ended (revoked, expired, user disabled).
+    Ended(Family),
+}
+
+/// One durable revocation: an access token by `jti`, or a family by `sid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub kind: RevocationKind,
+    pub value: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevocationKind {
+    Jti,
+    Sid,
+}
+
+impl RevocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jti => "jti",
+            Self::Sid => "sid",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, StoreError> {
+        match raw {
+            "jti" => Ok(Self::Jti),
+            "sid" => Ok(Self::Sid),
+            other => Err(StoreError::Other(anyhow::anyhow!(
+                "unknown revocation kind {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The `revocations` row; the same column types decode on both databases.
+#[derive(sqlx::FromRow)]
+struct RevocationRow {
+    kind: String,
+    value: String,
+    expires_at: DateTime<Utc>,
+}
+
+impl TryFrom<RevocationRow> for Revocation {
+    type Error = StoreError;
+
+    fn try_from(r: RevocationRow) -> Result<Self, StoreError> {
+        Ok(Revocation {
+            kind: RevocationKind::parse(&r.kind)?,
+            value: r.value,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
     Next,
@@ -163,13 +276,14 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
-    /// Sets a new password; false when no such user.
+    /// Sets a new password and revokes every family of the user, in one transaction;
+    /// `None` when no such user, else the revoked family ids.
     async fn set_password(
         &self,
         username: &Username,
         hash: &PasswordHash,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError>;
     /// Replaces `old` with `new` (same password, newer parameters) only if `old` is
     /// still the stored hash, so a concurrent password change is never undone.
     async fn upgrade_password_hash(
@@ -179,13 +293,54 @@ pub trait Store: Send + Sync + 'static {
         new: &PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// Sets the disabled flag; false when no such user.
+    /// Sets the disabled flag; disabling also revokes every family of the user, in one
+    /// transaction. `None` when no such user, else the revoked family ids.
     async fn set_disabled(
         &self,
         username: &Username,
         disabled: bool,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError>;
+
+    /// Starts a family with its first refresh token (by hash).
+    async fn create_family(&self, family: &Family, token_hash: &[u8]) -> Result<(), StoreError>;
+    /// Presents a refresh token: consumes it with one conditional update that only one
+    /// caller can win, and stores `new_hash` as its successor; a consumed token revokes
+    /// its family (reuse). `idle_ttl` ends a family unused for that long.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        new_hash: &[u8],
+        idle_ttl: chrono::Duration,
+        revoking: Revoking,
+    ) -> Result<Rotation, StoreError>;
+    /// The family a refresh token belongs to, consumed or not.
+    async fn family_by_token(&self, token_hash: &[u8]) -> Result<Option<Family>, StoreError>;
+    /// Revokes a family (its refresh tokens and, by `sid`, its access tokens); false if
+    /// it was already revoked or does not exist.
+    async fn revoke_family(&self, id: Uuid, revoking: Revoking) -> Result<bool, StoreError>;
+    /// Records a revoked access token until `expires_at`.
+    async fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Revocations recorded at or after `since` that still matter at `now`.
+    async fn revocations_since(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Revocation>, StoreError>;
+    /// Whether a jti or sid is revoked: the durable answer, when no cache can give it.
+    async fn is_revoked(
+        &self,
+        jti: &str,
+        sid: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Deletes revocations that no longer matter; returns how many.
+    async fn prune_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Every key still in the ring (next, active, retired), oldest first.
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;

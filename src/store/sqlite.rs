@@ -10,10 +10,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
 use uuid::Uuid;
 
-use super::{KeyRecord, KeyRow, NewUser, PasswordHash, Store, StoreError, User};
+use super::{
+    Family, KeyRecord, KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow,
+    RevokeReason, Revoking, Rotation, Store, StoreError, User,
+};
 use crate::domain::Username;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -155,18 +160,22 @@ impl Store for SqliteStore {
         &self,
         username: &Username,
         hash: &PasswordHash,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let user: Option<(String,)> = sqlx::query_as(
             "update users set password_hash = ?2, password_changed_at = ?3, updated_at = ?3
-             where username = ?1",
+             where username = ?1 returning id",
         )
         .bind(username.as_str())
         .bind(&hash.0)
-        .bind(now)
-        .execute(&self.pool)
+        .bind(revoking.at)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let Some((id,)) = user else { return Ok(None) };
+        let revoked = revoke_user_families(&mut tx, &id, revoking).await?;
+        tx.commit().await?;
+        Ok(Some(revoked))
     }
 
     async fn upgrade_password_hash(
@@ -193,16 +202,210 @@ impl Store for SqliteStore {
         &self,
         username: &Username,
         disabled: bool,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let user: Option<(String,)> = sqlx::query_as(
+            "update users set disabled = ?2, updated_at = ?3 where username = ?1 returning id",
+        )
+        .bind(username.as_str())
+        .bind(disabled)
+        .bind(revoking.at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id,)) = user else { return Ok(None) };
+        let revoked = if disabled {
+            revoke_user_families(&mut tx, &id, revoking).await?
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        Ok(Some(revoked))
+    }
+
+    async fn create_family(&self, family: &Family, token_hash: &[u8]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "insert into refresh_families (id, user_id, client_id, scope, created_at, last_used_at, expires_at)
+             values (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        )
+        .bind(family.id.to_string())
+        .bind(family.user_id.to_string())
+        .bind(&family.client_id)
+        .bind(&family.scope)
+        .bind(family.created_at)
+        .bind(family.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into refresh_tokens (token_hash, family_id, created_at) values (?1, ?2, ?3)",
+        )
+        .bind(token_hash)
+        .bind(family.id.to_string())
+        .bind(family.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        new_hash: &[u8],
+        idle_ttl: chrono::Duration,
+        revoking: Revoking,
+    ) -> Result<Rotation, StoreError> {
+        let now = revoking.at;
+        // The first statement writes, so this transaction takes SQLite's write lock at
+        // once and concurrent rotations queue behind it (busy_timeout).
+        let mut tx = self.pool.begin().await?;
+        // The single-use rule: of every caller presenting this token, one update wins.
+        let consumed: Option<(String,)> = sqlx::query_as(
+            "update refresh_tokens set consumed_at = ?2
+             where token_hash = ?1 and consumed_at is null
+             returning family_id",
+        )
+        .bind(presented_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((family_id,)) = consumed else {
+            let family: Option<FamilyRow> = sqlx::query_as(&format!(
+                "select {FAMILY_COLUMNS} from refresh_families
+                 where id = (select family_id from refresh_tokens where token_hash = ?1)"
+            ))
+            .bind(presented_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(family) = family else {
+                return Ok(Rotation::Unknown);
+            };
+            let family = Family::try_from(family)?;
+            revoke_family(
+                &mut tx,
+                family.id,
+                Revoking {
+                    reason: RevokeReason::Reuse,
+                    ..revoking
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Rotation::Reused(family));
+        };
+        let row: FamilyAndUser = sqlx::query_as(&format!(
+            "select {FAMILY_COLUMNS_F}, u.disabled from refresh_families f
+             join users u on u.id = f.user_id where f.id = ?1"
+        ))
+        .bind(&family_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let family = Family::try_from(row.family)?;
+        if family.revoked_at.is_some() {
+            tx.commit().await?;
+            return Ok(Rotation::Ended(family));
+        }
+        let ended = if now >= family.expires_at || now >= family.last_used_at + idle_ttl {
+            Some(RevokeReason::Expired)
+        } else if row.disabled {
+            Some(RevokeReason::UserDisabled)
+        } else {
+            None
+        };
+        if let Some(reason) = ended {
+            revoke_family(&mut tx, family.id, Revoking { reason, ..revoking }).await?;
+            tx.commit().await?;
+            return Ok(Rotation::Ended(family));
+        }
+        sqlx::query(
+            "insert into refresh_tokens (token_hash, family_id, created_at) values (?1, ?2, ?3)",
+        )
+        .bind(new_hash)
+        .bind(&family_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("update refresh_families set last_used_at = ?2 where id = ?1")
+            .bind(&family_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Rotation::Rotated(Family {
+            last_used_at: now,
+            ..family
+        }))
+    }
+
+    async fn family_by_token(&self, token_hash: &[u8]) -> Result<Option<Family>, StoreError> {
+        let row: Option<FamilyRow> = sqlx::query_as(&format!(
+            "select {FAMILY_COLUMNS} from refresh_families
+             where id = (select family_id from refresh_tokens where token_hash = ?1)"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Family::try_from).transpose()
+    }
+
+    async fn revoke_family(&self, id: Uuid, revoking: Revoking) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let revoked = revoke_family(&mut tx, id, revoking).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        record_revocation(&mut conn, RevocationKind::Jti, jti, expires_at, now).await
+    }
+
+    async fn revocations_since(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Revocation>, StoreError> {
+        // RFC 3339 text in UTC compares in time order.
+        let rows: Vec<RevocationRow> = sqlx::query_as(
+            "select kind, value, expires_at from revocations where revoked_at >= ?1 and expires_at > ?2",
+        )
+        .bind(since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Revocation::try_from).collect()
+    }
+
+    async fn is_revoked(
+        &self,
+        jti: &str,
+        sid: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("update users set disabled = ?2, updated_at = ?3 where username = ?1")
-                .bind(username.as_str())
-                .bind(disabled)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        let (count,): (i64,) = sqlx::query_as(
+            "select count(*) from revocations
+             where ((kind = 'jti' and value = ?1) or (kind = 'sid' and value = ?2)) and expires_at > ?3",
+        )
+        .bind(jti)
+        .bind(sid)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count > 0)
+    }
+
+    async fn prune_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("delete from revocations where expires_at <= ?1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
@@ -231,4 +434,129 @@ impl Store for SqliteStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct FamilyRow {
+    id: String,
+    user_id: String,
+    client_id: String,
+    scope: String,
+    created_at: DateTime<Utc>,
+    last_used_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_reason: Option<String>,
+}
+
+impl TryFrom<FamilyRow> for Family {
+    type Error = StoreError;
+
+    fn try_from(r: FamilyRow) -> Result<Self, StoreError> {
+        let uuid = |s: &str| Uuid::parse_str(s).map_err(|e| StoreError::Other(e.into()));
+        Ok(Family {
+            id: uuid(&r.id)?,
+            user_id: uuid(&r.user_id)?,
+            client_id: r.client_id,
+            scope: r.scope,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+            revoked_reason: r.revoked_reason,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FamilyAndUser {
+    #[sqlx(flatten)]
+    family: FamilyRow,
+    disabled: bool,
+}
+
+const FAMILY_COLUMNS: &str =
+    "id, user_id, client_id, scope, created_at, last_used_at, expires_at, revoked_at, revoked_reason";
+const FAMILY_COLUMNS_F: &str =
+    "f.id, f.user_id, f.client_id, f.scope, f.created_at, f.last_used_at, \
+     f.expires_at, f.revoked_at, f.revoked_reason";
+
+/// Revokes one family inside a transaction and records its `sid`; false if it was
+/// already revoked.
+async fn revoke_family(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    revoking: Revoking,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update refresh_families set revoked_at = ?2, revoked_reason = ?3 where id = ?1 and revoked_at is null",
+    )
+    .bind(id.to_string())
+    .bind(revoking.at)
+    .bind(revoking.reason.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_revocation(
+        conn,
+        RevocationKind::Sid,
+        &id.to_string(),
+        revoking.sid_expires_at,
+        revoking.at,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Revokes every live family of a user inside a transaction; returns their ids.
+async fn revoke_user_families(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    revoking: Revoking,
+) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<(String,)> = sqlx::query_as(
+        "update refresh_families set revoked_at = ?2, revoked_reason = ?3
+         where user_id = ?1 and revoked_at is null returning id",
+    )
+    .bind(user_id)
+    .bind(revoking.at)
+    .bind(revoking.reason.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut revoked = Vec::with_capacity(ids.len());
+    for (id,) in ids {
+        record_revocation(
+            conn,
+            RevocationKind::Sid,
+            &id,
+            revoking.sid_expires_at,
+            revoking.at,
+        )
+        .await?;
+        revoked.push(Uuid::parse_str(&id).map_err(|e| StoreError::Other(e.into()))?);
+    }
+    Ok(revoked)
+}
+
+async fn record_revocation(
+    conn: &mut SqliteConnection,
+    kind: RevocationKind,
+    value: &str,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into revocations (kind, value, expires_at, revoked_at) values (?1, ?2, ?3, ?4)
+         on conflict (kind, value) do update
+         set expires_at = max(revocations.expires_at, excluded.expires_at), revoked_at = excluded.revoked_at",
+    )
+    .bind(kind.as_str())
+    .bind(value)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -85,6 +85,11 @@ impl Validator {
         }
     }
 
+    /// The clock-skew leeway applied to `exp`.
+    pub fn leeway(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.leeway)
+    }
+
     /// Validates a compact JWS access token at time `now` (Unix seconds).
     pub fn validate(&self, token: &str, now: i64) -> Result<AccessClaims, Rejection> {
         if token.len() > MAX_TOKEN_BYTES {

@@ -280,7 +280,11 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     let app = spawn_app().await;
     let secret_password = "Quokka-Zebra-Unique-Secret-4431";
     app.add_user("carol", secret_password, &[]).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
         .arg("serve")
         .env_clear()
@@ -298,7 +302,10 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
     for _ in 0..100 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == 200) {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             up = true;
             break;
         }
@@ -309,14 +316,41 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     // Every flow this server has, with values that must never reach a log line.
     let client = reqwest::Client::new();
     let login = serde_json::json!({"username": "carol", "password": secret_password});
-    let body: serde_json::Value = client.post(format!("{base}/auth/token")).json(&login).send().await.unwrap().json().await.unwrap();
+    let body: serde_json::Value = client
+        .post(format!("{base}/auth/token"))
+        .json(&login)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = body["access_token"].as_str().unwrap().to_owned();
     let wrong = serde_json::json!({"username": "carol", "password": "Wrong-Secret-Walrus-9917"});
-    client.post(format!("{base}/auth/token")).json(&wrong).send().await.unwrap();
-    client.get(format!("{base}/auth/userinfo")).bearer_auth(&token).send().await.unwrap();
-    client.get(format!("{base}/auth/userinfo")).bearer_auth(format!("{token}x")).send().await.unwrap();
+    client
+        .post(format!("{base}/auth/token"))
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{base}/auth/userinfo"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{base}/auth/userinfo"))
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
 
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
     let mut status = None;
     for _ in 0..150 {
         if let Some(s) = child.try_wait().unwrap() {
@@ -331,12 +365,30 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     });
     assert!(status.success(), "exit status {status}");
     let output = child.wait_with_output().unwrap();
-    let logs = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(logs.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "JSON logs: {logs}");
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "JSON logs: {logs}"
+    );
     assert!(logs.contains("authd stopped"));
-    assert!(logs.contains("request_id"), "requests are logged with their id");
+    assert!(
+        logs.contains("request_id"),
+        "requests are logged with their id"
+    );
     let signature = token.rsplit('.').next().unwrap();
-    for secret in [secret_password, "Wrong-Secret-Walrus-9917", token.as_str(), signature, "$argon2", "PRIVATE KEY"] {
+    for secret in [
+        secret_password,
+        "Wrong-Secret-Walrus-9917",
+        token.as_str(),
+        signature,
+        "$argon2",
+        "PRIVATE KEY",
+    ] {
         assert!(!logs.contains(secret), "the logs leak {secret:?}");
     }
 }

@@ -18,6 +18,13 @@ use sqlx::{Connection, Executor, PgConnection};
 use std::sync::Arc;
 
 pub const ISSUER: &str = "http://authd.test";
+
+/// The Redis the suite runs against, when AUTHD_TEST_REDIS_URL is set.
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("AUTHD_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A database of its own for one test, dropped with it.
@@ -89,6 +96,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub keys_dir: PathBuf,
     server: actix_web::dev::ServerHandle,
+    background: tokio::task::AbortHandle,
     // Dropped last: the server's files and database.
     _keys: tempfile::TempDir,
     pub db: TestDb,
@@ -98,6 +106,57 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Sends the stop command at once; the returned future only waits for it.
         drop(self.server.stop(false));
+        self.background.abort();
+        if let Some(url) = test_redis_url() {
+            delete_redis_prefix(url, self.settings.redis.key_prefix.clone());
+        }
+    }
+}
+
+/// Leaves nothing behind in the shared test Redis: deletes every key under `prefix`.
+fn delete_redis_prefix(url: String, prefix: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let Ok(client) = redis::Client::open(url) else {
+                return;
+            };
+            let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+                return;
+            };
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+            }
+        });
+    })
+    .join();
+}
+
+/// A second server on the same database, keys and Redis prefix as a `TestApp`.
+pub struct Sibling {
+    pub address: String,
+    server: actix_web::dev::ServerHandle,
+    background: tokio::task::AbortHandle,
+}
+
+impl Drop for Sibling {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+        self.background.abort();
+    }
+}
+
+impl Sibling {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
     }
 }
 
@@ -112,6 +171,10 @@ pub fn test_settings(db_url: &str, keys_dir: &Path) -> Settings {
     settings.password.memory_kib = 1024;
     settings.password.iterations = 1;
     settings.password.workers = 1;
+    if let Some(url) = test_redis_url() {
+        settings.redis.url = Some(secrecy::SecretString::from(url));
+        settings.redis.key_prefix = format!("authd-test-{}:", uuid::Uuid::new_v4().simple());
+    }
     settings
 }
 
@@ -137,6 +200,7 @@ pub async fn boot(settings: Settings, db: TestDb, keys: tempfile::TempDir) -> Te
         .unwrap();
     let port = app.port();
     let server = app.handle();
+    let background = app.background();
     tokio::spawn(app.run_until_stopped());
     let store = open_store(&settings).await.unwrap();
     TestApp {
@@ -149,12 +213,62 @@ pub async fn boot(settings: Settings, db: TestDb, keys: tempfile::TempDir) -> Te
         keys_dir: settings.keys.dir.clone(),
         settings,
         server,
+        background,
         _keys: keys,
         db,
     }
 }
 
 impl TestApp {
+    /// Boots another instance sharing this one's database, keys and Redis prefix.
+    pub async fn sibling(&self) -> Sibling {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let app = Application::with_listener(self.settings.clone(), listener)
+            .await
+            .unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let server = app.handle();
+        let background = app.background();
+        tokio::spawn(app.run_until_stopped());
+        Sibling {
+            address,
+            server,
+            background,
+        }
+    }
+
+    /// What a revocation by `reason` now records (as the server would).
+    pub fn revoking(&self, reason: authd::store::RevokeReason) -> authd::store::Revoking {
+        let now = chrono::Utc::now();
+        let window = chrono::Duration::from_std(self.settings.tokens.access_window()).unwrap();
+        authd::store::Revoking {
+            at: now,
+            sid_expires_at: now + window,
+            reason,
+        }
+    }
+
+    /// Logs in and returns the whole token response.
+    pub async fn login_pair(&self, username: &str, password: &str) -> Value {
+        let response = self
+            .post_json(
+                "/auth/token",
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "login as {username} failed");
+        response.json().await.unwrap()
+    }
+
+    /// Presents a refresh token at /auth/refresh.
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json(
+            "/auth/refresh",
+            &serde_json::json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
     /// Stops this server and boots a new one on the same database and key directory.
     pub async fn restart(mut self) -> TestApp {
         self.server.stop(true).await;

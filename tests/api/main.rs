@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod keys;
 mod migrations;
+mod refresh;
 mod token;
 mod userinfo;
 mod well_known;

@@ -136,7 +136,7 @@ async fn wrong_password_unknown_user_and_disabled_user_get_byte_identical_bodies
         .set_disabled(
             &authd::domain::Username::parse("bob").unwrap(),
             true,
-            chrono::Utc::now(),
+            app.revoking(authd::store::RevokeReason::UserDisabled),
         )
         .await
         .unwrap();
@@ -544,9 +544,13 @@ async fn a_body_of_exactly_16384_bytes_is_read() {
 }
 
 #[tokio::test]
-async fn grants_that_are_not_built_yet_are_unsupported_not_errors() {
+async fn grants_that_are_not_supported_get_unsupported_grant_type() {
     let app = spawn_app().await;
-    for grant in ["refresh_token", "client_credentials", "authorization_code"] {
+    for grant in [
+        "client_credentials",
+        "authorization_code",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ] {
         let response = app
             .post_form(
                 "/auth/token",

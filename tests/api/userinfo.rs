@@ -71,7 +71,7 @@ async fn a_disabled_users_token_is_rejected() {
         .set_disabled(
             &authd::domain::Username::parse("alice").unwrap(),
             true,
-            chrono::Utc::now(),
+            app.revoking(authd::store::RevokeReason::UserDisabled),
         )
         .await
         .unwrap();

@@ -1,0 +1,252 @@
+//! Revocation state for access tokens, by `jti` and by family (`sid`).
+//!
+//! The database holds every revocation durably (`revocations`); a cache answers the hot
+//! path: Redis when `redis.url` is set (shared by every instance), in process otherwise.
+//! Each instance also polls the database every second and pushes what it finds into the
+//! cache, so changes made elsewhere (the CLI, another instance without Redis) are honoured
+//! within seconds, and a cache that lost its state (authd or Redis restarted, FLUSHALL)
+//! is rebuilt from the durable record. When Redis cannot answer, checks fail closed.
+
+mod local;
+mod redis_cache;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use self::local::LocalCache;
+use self::redis_cache::RedisCache;
+use crate::store::{Revocation, RevocationKind, RevokeReason, Revoking, Store, StoreError};
+
+/// How often an instance polls the database for revocations made elsewhere.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+/// Each poll re-reads this far back, so a revocation committed late is not missed.
+const SYNC_OVERLAP: chrono::Duration = chrono::Duration::seconds(30);
+/// Expired rows are pruned from the database this often.
+const PRUNE_EVERY: u32 = 600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevocationError {
+    /// Redis did not answer: validation fails closed (503).
+    #[error("revocation cache unavailable")]
+    CacheUnavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Cache {
+    Local(LocalCache),
+    Redis(RedisCache),
+}
+
+pub struct Revocations {
+    store: Arc<dyn Store>,
+    cache: Cache,
+    /// access TTL + leeway: how long a family's `sid` entry must outlive its revocation.
+    access_window: chrono::Duration,
+}
+
+impl Revocations {
+    /// Connects the cache and fills it from the database.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        redis: Option<(&str, &str)>,
+        access_window: Duration,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let cache = match redis {
+            Some((url, prefix)) => Cache::Redis(RedisCache::connect(url, prefix).await?),
+            None => Cache::Local(LocalCache::default()),
+        };
+        let access_window = chrono::Duration::from_std(access_window)?;
+        let this = Arc::new(Self {
+            store,
+            cache,
+            access_window,
+        });
+        this.rebuild(now).await?;
+        Ok(this)
+    }
+
+    /// What a revocation at `now` for `reason` must record.
+    pub fn revoking(&self, reason: RevokeReason, now: DateTime<Utc>) -> Revoking {
+        Revoking {
+            at: now,
+            sid_expires_at: now + self.access_window,
+            reason,
+        }
+    }
+
+    /// True when the token's `jti` or its family's `sid` is revoked.
+    pub async fn is_revoked(
+        &self,
+        jti: &str,
+        sid: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RevocationError> {
+        match &self.cache {
+            Cache::Local(cache) => Ok(cache.contains(jti, sid, now)),
+            Cache::Redis(cache) => match cache
+                .check(jti, sid)
+                .await
+                .map_err(RevocationError::CacheUnavailable)?
+            {
+                Some(revoked) => Ok(revoked),
+                None => {
+                    // Redis lost its state (restart, FLUSHALL): the durable record answers,
+                    // and the cache is rebuilt from it.
+                    tracing::warn!("revocation cache is empty: rebuilding it from the database");
+                    let revoked = self.store.is_revoked(jti, sid, now).await?;
+                    self.rebuild(now).await?;
+                    Ok(revoked)
+                }
+            },
+        }
+    }
+
+    /// Revokes a family and tells the cache; false if it was already revoked.
+    pub async fn revoke_family(
+        &self,
+        id: Uuid,
+        reason: RevokeReason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RevocationError> {
+        let revoked = self
+            .store
+            .revoke_family(id, self.revoking(reason, now))
+            .await?;
+        self.families_revoked(&[id], now).await;
+        Ok(revoked)
+    }
+
+    /// Revokes one access token until it expires.
+    pub async fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), RevocationError> {
+        self.store.revoke_jti(jti, expires_at, now).await?;
+        self.cache_add(
+            &[Revocation {
+                kind: RevocationKind::Jti,
+                value: jti.to_owned(),
+                expires_at,
+            }],
+            now,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Tells the cache about families the store has just revoked.
+    pub async fn families_revoked(&self, ids: &[Uuid], now: DateTime<Utc>) {
+        let entries: Vec<Revocation> = ids
+            .iter()
+            .map(|id| Revocation {
+                kind: RevocationKind::Sid,
+                value: id.to_string(),
+                expires_at: now + self.access_window,
+            })
+            .collect();
+        self.cache_add(&entries, now).await;
+    }
+
+    /// Best effort: the database already holds the revocation, and the sync loop pushes
+    /// it again once the cache answers.
+    async fn cache_add(&self, entries: &[Revocation], now: DateTime<Utc>) {
+        if let Err(e) = self.add(entries, now).await {
+            tracing::warn!(error = %e, "revocation recorded in the database; the cache will catch up");
+        }
+    }
+
+    async fn add(&self, entries: &[Revocation], now: DateTime<Utc>) -> Result<(), RevocationError> {
+        match &self.cache {
+            Cache::Local(cache) => {
+                cache.add(entries);
+                Ok(())
+            }
+            Cache::Redis(cache) => cache
+                .add(entries, now)
+                .await
+                .map_err(RevocationError::CacheUnavailable),
+        }
+    }
+
+    /// Loads every revocation that still matters into the cache.
+    async fn rebuild(&self, now: DateTime<Utc>) -> Result<(), RevocationError> {
+        let all = self
+            .store
+            .revocations_since(DateTime::<Utc>::UNIX_EPOCH, now)
+            .await?;
+        self.add(&all, now).await?;
+        if let Cache::Redis(cache) = &self.cache {
+            cache
+                .mark_loaded()
+                .await
+                .map_err(RevocationError::CacheUnavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Readiness: the cache answers (always, in process).
+    pub async fn ping(&self) -> Result<(), RevocationError> {
+        match &self.cache {
+            Cache::Local(_) => Ok(()),
+            Cache::Redis(cache) => cache
+                .ping()
+                .await
+                .map_err(RevocationError::CacheUnavailable),
+        }
+    }
+
+    /// One poll: revocations recorded since `since` go into the cache; a Redis that lost
+    /// its state is rebuilt.
+    async fn sync(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), RevocationError> {
+        if let Cache::Redis(cache) = &self.cache {
+            if !cache
+                .loaded()
+                .await
+                .map_err(RevocationError::CacheUnavailable)?
+            {
+                tracing::warn!("revocation cache is empty: rebuilding it from the database");
+                return self.rebuild(now).await;
+            }
+        }
+        let recent = self
+            .store
+            .revocations_since(since - SYNC_OVERLAP, now)
+            .await?;
+        self.add(&recent, now).await
+    }
+
+    /// Polls the database until the returned task is aborted.
+    pub fn spawn_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut since = Utc::now();
+            let mut ticks: u32 = 0;
+            loop {
+                tokio::time::sleep(SYNC_EVERY).await;
+                let now = Utc::now();
+                match this.sync(since, now).await {
+                    Ok(()) => since = now,
+                    Err(e) => tracing::warn!(error = %e, "revocation sync failed; retrying"),
+                }
+                ticks = ticks.wrapping_add(1);
+                if ticks % PRUNE_EVERY == 0 {
+                    if let Cache::Local(cache) = &this.cache {
+                        cache.prune(now);
+                    }
+                    match this.store.prune_revocations(now).await {
+                        Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired revocations pruned"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
+                    }
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! Sessions: refresh-token families and the access tokens they carry (spec §2, §3).
+//! A login starts a family; each refresh consumes one token and returns its successor;
+//! a consumed token presented again is reuse and ends the family with every access token
+//! carrying its `sid`. Every endpoint that accepts an access token checks it here.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::clients::Client;
+use crate::domain::Scopes;
+use crate::revocation::{RevocationError, Revocations};
+use crate::store::{Family, RevokeReason, Rotation, Store, StoreError, User};
+use crate::tokens::{
+    AccessClaims, AccessGrant, IssuedToken, RefreshToken, Rejection, TokenIssuer, Validator,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Unknown, consumed, expired or revoked refresh token, or one of another client.
+    #[error("invalid refresh token")]
+    InvalidGrant,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
+    #[error("signing failed: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
+}
+
+/// Why a presented access token is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("token rejected: {0:?}")]
+    Rejected(Rejection),
+    #[error("token revoked")]
+    Revoked,
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
+}
+
+/// A token response's contents.
+pub struct TokenPair {
+    pub access: IssuedToken,
+    pub refresh: Option<RefreshToken>,
+    pub scopes: Scopes,
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    store: Arc<dyn Store>,
+    issuer: TokenIssuer,
+    validator: Validator,
+    revocations: Arc<Revocations>,
+    idle_ttl: chrono::Duration,
+    absolute_ttl: chrono::Duration,
+}
+
+impl Sessions {
+    pub fn new(
+        store: Arc<dyn Store>,
+        issuer: TokenIssuer,
+        validator: Validator,
+        revocations: Arc<Revocations>,
+        idle_ttl: std::time::Duration,
+        absolute_ttl: std::time::Duration,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            store,
+            issuer,
+            validator,
+            revocations,
+            idle_ttl: chrono::Duration::from_std(idle_ttl)?,
+            absolute_ttl: chrono::Duration::from_std(absolute_ttl)?,
+        })
+    }
+
+    pub fn access_ttl(&self) -> i64 {
+        self.issuer.access_ttl()
+    }
+
+    /// Starts a family for a user who just logged in, with its first refresh token.
+    pub async fn start(
+        &self,
+        user: User,
+        client: &Client,
+        scopes: Scopes,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, SessionError> {
+        let family = Family {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            client_id: client.id.as_str().to_owned(),
+            scope: scopes.to_claim().unwrap_or_default(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.absolute_ttl,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        let refresh = RefreshToken::generate();
+        self.store.create_family(&family, &refresh.hash()).await?;
+        let access = self.issue(&user, client, &scopes, family.id, now)?;
+        tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "session started");
+        Ok(TokenPair {
+            access,
+            refresh: Some(refresh),
+            scopes,
+        })
+    }
+
+    /// Trades a refresh token for a new pair in the same family.
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, SessionError> {
+        let token = RefreshToken::parse(presented).ok_or(SessionError::InvalidGrant)?;
+        let hash = token.hash();
+        // A refresh token only works for the client it was issued to; checked before
+        // consuming, so another client cannot burn it.
+        match self.store.family_by_token(&hash).await? {
+            Some(family) if family.client_id == client.id.as_str() => {}
+            _ => return Err(SessionError::InvalidGrant),
+        }
+        let next = RefreshToken::generate();
+        let idle = self.idle_ttl;
+        match self
+            .store
+            .rotate_refresh_token(
+                &hash,
+                &next.hash(),
+                idle,
+                self.revocations.revoking(RevokeReason::Reuse, now),
+            )
+            .await?
+        {
+            Rotation::Rotated(family) => {
+                let user = match self.store.user_by_id(family.user_id).await? {
+                    Some(user) => user,
+                    None => return Err(SessionError::InvalidGrant),
+                };
+                let scopes = Scopes::parse(&family.scope).unwrap_or_default();
+                let access = self.issue(&user, client, &scopes, family.id, now)?;
+                tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "refresh token rotated");
+                Ok(TokenPair {
+                    access,
+                    refresh: Some(next),
+                    scopes,
+                })
+            }
+            Rotation::Unknown => Err(SessionError::InvalidGrant),
+            Rotation::Reused(family) => {
+                // A security event: someone holds a token that was already used.
+                tracing::warn!(
+                    event = "refresh_token_reuse",
+                    sid = %family.id,
+                    user_id = %family.user_id,
+                    client_id = %family.client_id,
+                    "refresh token reuse detected: family revoked"
+                );
+                self.revocations.families_revoked(&[family.id], now).await;
+                Err(SessionError::InvalidGrant)
+            }
+            Rotation::Ended(family) => {
+                tracing::info!(sid = %family.id, user_id = %family.user_id, "refresh refused: family ended");
+                self.revocations.families_revoked(&[family.id], now).await;
+                Err(SessionError::InvalidGrant)
+            }
+        }
+    }
+
+    fn issue(
+        &self,
+        user: &User,
+        client: &Client,
+        scopes: &Scopes,
+        sid: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, SessionError> {
+        let grant = AccessGrant {
+            subject: user.id.to_string(),
+            client_id: client.id.as_str(),
+            audience: &client.audience,
+            scopes,
+            sid: Some(sid.to_string()),
+            roles: user.roles.clone(),
+        };
+        Ok(self.issuer.issue(grant, now.timestamp())?)
+    }
+
+    /// Validates an access token (spec §4) and checks it is not revoked.
+    pub async fn verify_access(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessClaims, AccessError> {
+        let claims = self
+            .validator
+            .validate(token, now.timestamp())
+            .map_err(AccessError::Rejected)?;
+        if self
+            .revocations
+            .is_revoked(&claims.jti, claims.sid.as_deref(), now)
+            .await?
+        {
+            return Err(AccessError::Revoked);
+        }
+        Ok(claims)
+    }
+
+    /// Logout: ends the token's family and the token itself.
+    pub async fn logout(
+        &self,
+        claims: &AccessClaims,
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionError> {
+        if let Some(sid) = claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok()) {
+            self.revocations
+                .revoke_family(sid, RevokeReason::Logout, now)
+                .await?;
+        }
+        self.revoke_access(claims, now).await?;
+        tracing::info!(sid = claims.sid.as_deref().unwrap_or_default(), jti = %claims.jti, "logged out");
+        Ok(())
+    }
+
+    /// RFC 7009: revokes a refresh token (its family) or an access token (its `jti`),
+    /// when it was issued to `client`. Anything else is silently ignored.
+    pub async fn revoke(
+        &self,
+        token: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionError> {
+        if let Some(refresh) = RefreshToken::parse(token) {
+            if let Some(family) = self.store.family_by_token(&refresh.hash()).await? {
+                if family.client_id == client.id.as_str() {
+                    self.revocations
+                        .revoke_family(family.id, RevokeReason::Revoked, now)
+                        .await?;
+                    tracing::info!(sid = %family.id, client_id = %client.id, "refresh token family revoked");
+                }
+            }
+            return Ok(());
+        }
+        if let Ok(claims) = self.validator.validate(token, now.timestamp()) {
+            if claims.client_id == client.id.as_str() {
+                self.revoke_access(&claims, now).await?;
+                tracing::info!(jti = %claims.jti, client_id = %client.id, "access token revoked");
+            }
+        }
+        Ok(())
+    }
+
+    async fn revoke_access(
+        &self,
+        claims: &AccessClaims,
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionError> {
+        let expires_at =
+            DateTime::from_timestamp(claims.exp, 0).unwrap_or(now) + self.validator.leeway();
+        self.revocations
+            .revoke_jti(&claims.jti, expires_at, now)
+            .await?;
+        Ok(())
+    }
+}
