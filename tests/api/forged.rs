@@ -404,3 +404,23 @@ async fn malformed_tokens_are_rejected() {
         assert_rejected(&app, &token, case).await;
     }
 }
+
+#[tokio::test]
+async fn a_token_without_a_user_gets_403_insufficient_scope() {
+    let app = spawn_app().await;
+    let f = Forger::new(&app).await;
+    // What a client_credentials token looks like: sub = client id, no sid.
+    let mut claims = f.claims();
+    claims["sub"] = json!("app");
+    claims.as_object_mut().unwrap().remove("sid");
+    let response = app.userinfo(&f.sign(&f.header(), &claims)).await;
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#),
+        "{challenge}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, ISSUER, PASSWORD};
+use crate::helpers::{spawn_app, PASSWORD};
 
 #[tokio::test]
 async fn userinfo_returns_the_user_of_a_valid_token() {
@@ -76,31 +76,4 @@ async fn a_disabled_users_token_is_rejected() {
         .await
         .unwrap();
     assert_eq!(app.userinfo(&token).await.status(), 401);
-}
-
-#[tokio::test]
-async fn a_token_without_a_user_gets_403_insufficient_scope() {
-    use p256::ecdsa::signature::Signer;
-    use p256::pkcs8::DecodePrivateKey;
-    let app = spawn_app().await;
-    let (kid, pem) = app.signing_key_pem();
-    let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).unwrap();
-    let now = chrono::Utc::now().timestamp();
-    // What a client_credentials token looks like: sub = client id, no sid.
-    let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": kid});
-    let claims = json!({"iss": ISSUER, "sub": "app", "aud": ["api"], "exp": now + 600, "iat": now, "nbf": now,
-        "jti": uuid::Uuid::new_v4().to_string(), "client_id": "app"});
-    let input = format!(
-        "{}.{}",
-        crate::helpers::b64(header.to_string().as_bytes()),
-        crate::helpers::b64(claims.to_string().as_bytes())
-    );
-    let signature: p256::ecdsa::Signature = key.sign(input.as_bytes());
-    let token = format!("{input}.{}", crate::helpers::b64(&signature.to_bytes()));
-    let response = app.userinfo(&token).await;
-    assert_eq!(response.status(), 403);
-    assert!(response.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .contains(r#"error="insufficient_scope""#));
 }
