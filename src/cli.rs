@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::HashPool;
+use crate::auth::hash_password;
 use crate::config::Settings;
 use crate::domain::{Password, Role, Username};
 use crate::startup::{open_store, Application};
@@ -133,7 +133,7 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
                 .map_err(anyhow::Error::msg)?;
             let password = read_new_password()?;
             let store = open_store(settings).await?;
-            let hash = HashPool::start(&settings.password)?.hash(password).await?;
+            let hash = hash_password(&settings.password, password).await?;
             match store
                 .create_user(
                     NewUser {
@@ -154,7 +154,7 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
             let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
             let password = read_new_password()?;
             let store = open_store(settings).await?;
-            let hash = HashPool::start(&settings.password)?.hash(password).await?;
+            let hash = hash_password(&settings.password, password).await?;
             let revoking = revoking(settings, RevokeReason::PasswordChanged, now)?;
             let Some(revoked) = store.set_password(&username, &hash, revoking).await? else {
                 bail!("no user named {username}");

@@ -126,13 +126,12 @@ impl Sessions {
             _ => return Err(SessionError::InvalidGrant),
         }
         let next = RefreshToken::generate();
-        let idle = self.idle_ttl;
         match self
             .store
             .rotate_refresh_token(
                 &hash,
                 &next.hash(),
-                idle,
+                self.idle_ttl,
                 self.revocations.revoking(RevokeReason::Reuse, now),
             )
             .await?

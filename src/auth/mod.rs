@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use password::{HashPool, PoolError, Verdict};
+pub use password::{hash_password, HashPool, Hasher, PoolError, Verdict};
 
 use crate::domain::{Password, Username};
 use crate::store::{Store, StoreError, User};

@@ -36,18 +36,16 @@ pub struct Verdict {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// argon2id with the configured parameters. Blocking: run it on a pool thread or in
+/// `spawn_blocking`, never on an async worker.
 #[derive(Clone)]
-pub struct HashPool {
-    jobs: SyncSender<Job>,
+pub struct Hasher {
     argon2: Argon2<'static>,
     params: Params,
-    /// A hash of a random password: what unknown users are verified against.
-    dummy: Arc<String>,
 }
 
-impl HashPool {
-    /// Starts `workers` threads (0 = one per core) behind a queue of `queue` jobs.
-    pub fn start(settings: &PasswordSettings) -> Result<Self, PoolError> {
+impl Hasher {
+    pub fn new(settings: &PasswordSettings) -> Result<Self, PoolError> {
         let params = Params::new(
             settings.memory_kib,
             settings.iterations,
@@ -56,6 +54,43 @@ impl HashPool {
         )
         .map_err(|e| PoolError::Hash(e.to_string()))?;
         let argon2 = Argon2::new(argon2::Algorithm::Argon2id, Version::V0x13, params.clone());
+        Ok(Self { argon2, params })
+    }
+
+    /// Hashes `password` with a random salt into a PHC string.
+    pub fn hash(&self, password: &[u8]) -> Result<PasswordHash, PoolError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon2
+            .hash_password(password, &salt)
+            .map(|h| PasswordHash(h.to_string()))
+            .map_err(|e| PoolError::Hash(e.to_string()))
+    }
+}
+
+/// Hashes one password off the async workers without starting a pool: for the CLI,
+/// which hashes once and verifies nothing.
+pub async fn hash_password(
+    settings: &PasswordSettings,
+    password: Password,
+) -> Result<PasswordHash, PoolError> {
+    let hasher = Hasher::new(settings)?;
+    tokio::task::spawn_blocking(move || hasher.hash(password.expose().as_bytes()))
+        .await
+        .map_err(|_| PoolError::Stopped)?
+}
+
+#[derive(Clone)]
+pub struct HashPool {
+    jobs: SyncSender<Job>,
+    hasher: Hasher,
+    /// A hash of a random password: what unknown users are verified against.
+    dummy: Arc<String>,
+}
+
+impl HashPool {
+    /// Starts `workers` threads (0 = one per core) behind a queue of `queue` jobs.
+    pub fn start(settings: &PasswordSettings) -> Result<Self, PoolError> {
+        let hasher = Hasher::new(settings)?;
         let workers = match settings.workers {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
@@ -70,15 +105,10 @@ impl HashPool {
                 .map_err(|e| PoolError::Hash(e.to_string()))?;
         }
         let dummy_password: [u8; 32] = rand::random();
-        let salt = SaltString::generate(&mut OsRng);
-        let dummy = argon2
-            .hash_password(&dummy_password, &salt)
-            .map_err(|e| PoolError::Hash(e.to_string()))?
-            .to_string();
+        let dummy = hasher.hash(&dummy_password)?.0;
         Ok(Self {
             jobs,
-            argon2,
-            params,
+            hasher,
             dummy: Arc::new(dummy),
         })
     }
@@ -104,15 +134,9 @@ impl HashPool {
 
     /// Hashes a new password with the configured parameters and a random salt.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, PoolError> {
-        let argon2 = self.argon2.clone();
-        self.run(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon2
-                .hash_password(password.expose().as_bytes(), &salt)
-                .map(|h| PasswordHash(h.to_string()))
-                .map_err(|e| PoolError::Hash(e.to_string()))
-        })
-        .await?
+        let hasher = self.hasher.clone();
+        self.run(move || hasher.hash(password.expose().as_bytes()))
+            .await?
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is no
@@ -124,7 +148,7 @@ impl HashPool {
     ) -> Result<Verdict, PoolError> {
         let known = stored.is_some();
         let phc = stored.map_or_else(|| self.dummy.as_str().to_owned(), |h| h.0);
-        let params = self.params.clone();
+        let params = self.hasher.params.clone();
         self.run(move || {
             let Ok(parsed) = Phc::new(&phc) else {
                 return Verdict {

@@ -98,6 +98,25 @@ pub struct Family {
     pub revoked_reason: Option<String>,
 }
 
+impl Family {
+    /// Why a family that is not revoked yet must end at `now`, if it must: past its
+    /// absolute lifetime or `idle_ttl` since last use, or its user is disabled.
+    pub fn end_reason(
+        &self,
+        now: DateTime<Utc>,
+        idle_ttl: chrono::Duration,
+        user_disabled: bool,
+    ) -> Option<RevokeReason> {
+        if now >= self.expires_at || now >= self.last_used_at + idle_ttl {
+            Some(RevokeReason::Expired)
+        } else if user_disabled {
+            Some(RevokeReason::UserDisabled)
+        } else {
+            None
+        }
+    }
+}
+
 /// Why a family was revoked; stored as text in `refresh_families.revoked_reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokeReason {
@@ -360,5 +379,52 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Arc<dyn Store>, Stor
             SqliteStore::connect(url, settings.max_connections).await?,
         )),
         Err(e) => Err(StoreError::Other(anyhow::anyhow!(e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family(now: DateTime<Utc>) -> Family {
+        Family {
+            id: Uuid::new_v4(),
+            user_id: Uuid::new_v4(),
+            client_id: "app".into(),
+            scope: String::new(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + chrono::Duration::days(30),
+            revoked_at: None,
+            revoked_reason: None,
+        }
+    }
+
+    #[test]
+    fn a_family_ends_at_its_idle_or_absolute_lifetime_or_with_its_user() {
+        let now = Utc::now();
+        let idle = chrono::Duration::days(7);
+        let f = family(now);
+        assert_eq!(f.end_reason(now, idle, false), None);
+        assert_eq!(
+            f.end_reason(now + chrono::Duration::days(7), idle, false),
+            Some(RevokeReason::Expired)
+        );
+        let used = Family {
+            last_used_at: now + chrono::Duration::days(25),
+            ..f.clone()
+        };
+        assert_eq!(
+            used.end_reason(now + chrono::Duration::days(30), idle, false),
+            Some(RevokeReason::Expired)
+        );
+        assert_eq!(
+            used.end_reason(now + chrono::Duration::days(26), idle, false),
+            None
+        );
+        assert_eq!(
+            f.end_reason(now, idle, true),
+            Some(RevokeReason::UserDisabled)
+        );
     }
 }

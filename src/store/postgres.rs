@@ -266,14 +266,7 @@ impl Store for PgStore {
             tx.commit().await?;
             return Ok(Rotation::Ended(family));
         }
-        let ended = if now >= family.expires_at || now >= family.last_used_at + idle_ttl {
-            Some(RevokeReason::Expired)
-        } else if row.disabled {
-            Some(RevokeReason::UserDisabled)
-        } else {
-            None
-        };
-        if let Some(reason) = ended {
+        if let Some(reason) = family.end_reason(now, idle_ttl, row.disabled) {
             revoke_family(&mut tx, family.id, Revoking { reason, ..revoking }).await?;
             tx.commit().await?;
             return Ok(Rotation::Ended(family));

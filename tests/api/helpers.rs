@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use authd::auth::HashPool;
+use authd::auth::hash_password;
 use authd::config::{DatabaseUrl, Settings};
 use authd::domain::{Password, Role, Username};
 use authd::startup::{open_store, Application};
@@ -284,9 +284,7 @@ impl TestApp {
 
     /// Creates a user directly in the store, hashed with the app's parameters.
     pub async fn add_user(&self, name: &str, password: &str, roles: &[&str]) -> User {
-        let hash = HashPool::start(&self.settings.password)
-            .unwrap()
-            .hash(Password::parse(password).unwrap())
+        let hash = hash_password(&self.settings.password, Password::parse(password).unwrap())
             .await
             .unwrap();
         let new = NewUser {

@@ -207,9 +207,7 @@ async fn a_login_with_a_hash_under_older_parameters_rehashes_it() {
     // Hash with other parameters than the app's, as an older configuration would have.
     let mut old = app.settings.password.clone();
     old.memory_kib = 1024;
-    let hash = authd::auth::HashPool::start(&old)
-        .unwrap()
-        .hash(authd::domain::Password::parse(PASSWORD).unwrap())
+    let hash = authd::auth::hash_password(&old, authd::domain::Password::parse(PASSWORD).unwrap())
         .await
         .unwrap();
     let new = authd::store::NewUser {
