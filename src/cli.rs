@@ -1,6 +1,7 @@
 //! The command line (spec §1). Every subcommand reads the same configuration; only
 //! `serve` logs. Errors are one line on stderr; exit 0 ok, 1 runtime error, 2 usage.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 
@@ -9,8 +10,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::hash_password;
+use crate::clients::Client;
 use crate::config::Settings;
-use crate::domain::{Password, Role, Username};
+use crate::domain::{
+    Audience, ClientId, ClientSecret, GrantType, Password, Role, Scopes, Username,
+};
 use crate::startup::{open_store, Application};
 use crate::store::{NewUser, RevokeReason, Revoking, StoreError};
 use crate::telemetry;
@@ -34,6 +38,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +66,38 @@ pub enum UserCommand {
     Enable { name: String },
     /// List users, one per line (never a hash).
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client: confidential with a secret, public without one.
+    Add {
+        id: String,
+        /// Read the secret (at least 32 characters) from stdin; it is never taken from argv.
+        #[arg(long = "secret-stdin", conflicts_with = "generate_secret")]
+        secret_stdin: bool,
+        /// Generate a secret and print it once.
+        #[arg(long = "generate-secret")]
+        generate_secret: bool,
+        /// An audience of its access tokens (repeatable; default: the client id).
+        #[arg(long = "audience", value_name = "A")]
+        audiences: Vec<String>,
+        /// A grant it may use: password, refresh_token, client_credentials (repeatable;
+        /// default: client_credentials when confidential, password and refresh_token when
+        /// public).
+        #[arg(long = "grant", value_name = "G")]
+        grants: Vec<String>,
+        /// A scope it may request (repeatable).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// A scope it gets when it requests none (repeatable; default: every --scope).
+        #[arg(long = "default-scope", value_name = "S")]
+        default_scopes: Vec<String>,
+    },
+    /// List clients, one per line (never a secret).
+    List,
+    /// Remove a client and revoke its sessions.
+    Remove { id: String },
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user(command, &settings).await,
+        Command::Client(command) => client(command, &settings).await,
     }
 }
 
@@ -183,6 +223,154 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let default_id = &settings.default_client.id;
+    match command {
+        ClientCommand::Add {
+            id,
+            secret_stdin,
+            generate_secret,
+            audiences,
+            grants,
+            scopes,
+            default_scopes,
+        } => {
+            let id = ClientId::parse(&id).map_err(anyhow::Error::msg)?;
+            if id == *default_id {
+                bail!(
+                    "{id} is the configured default client (default_client.id): choose another id"
+                );
+            }
+            let mut client = new_client(id, &audiences, &grants, &scopes, &default_scopes)?;
+            let secret = if generate_secret {
+                Some(ClientSecret::generate())
+            } else if secret_stdin {
+                let line = read_stdin_line(
+                    "Client secret: ",
+                    ClientSecret::MAX_BYTES,
+                    "the secret",
+                    "echo \"$SECRET\" | authd client add ID --secret-stdin",
+                )?;
+                Some(ClientSecret::parse_new(&line).map_err(anyhow::Error::msg)?)
+            } else {
+                None
+            };
+            client.secret = secret.as_ref().map(ClientSecret::digest);
+            if client.grants.is_empty() {
+                client.grants = if client.is_confidential() {
+                    BTreeSet::from([GrantType::ClientCredentials])
+                } else {
+                    BTreeSet::from([GrantType::Password, GrantType::RefreshToken])
+                };
+            }
+            if !client.is_confidential() && client.may_use(GrantType::ClientCredentials) {
+                bail!("client_credentials needs a confidential client: add --generate-secret or --secret-stdin");
+            }
+            let store = open_store(settings).await?;
+            match store.create_client(&client, now).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => bail!("client {} already exists", client.id),
+                Err(e) => return Err(e).context("cannot create the client"),
+            }
+            println!("created {} client {}", client.kind(), client.id);
+            if generate_secret {
+                if let Some(secret) = &secret {
+                    // Printed once: only its digest is stored.
+                    println!("client_secret: {}", secret.expose());
+                }
+            }
+        }
+        ClientCommand::List => {
+            let store = open_store(settings).await?;
+            let default = Client::default_client(&settings.default_client);
+            for client in std::iter::once(default).chain(store.list_clients().await?) {
+                println!(
+                    "{}\t{}\tgrants={}\taudience={}\tscopes={}\tdefault_scopes={}\t{}",
+                    client.id,
+                    client.kind(),
+                    client
+                        .grants
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    client.audience.join(","),
+                    client.scopes.iter().collect::<Vec<_>>().join(","),
+                    client.default_scopes.iter().collect::<Vec<_>>().join(","),
+                    match client.created_at {
+                        Some(at) =>
+                            format!("created={}", at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                        None => "configured".to_owned(),
+                    },
+                );
+            }
+        }
+        ClientCommand::Remove { id } => {
+            let id = ClientId::parse(&id).map_err(anyhow::Error::msg)?;
+            if id == *default_id {
+                bail!("{id} is the configured default client (default_client.id): it cannot be removed");
+            }
+            let store = open_store(settings).await?;
+            let revoking = revoking(settings, RevokeReason::ClientRemoved, now)?;
+            let Some(revoked) = store.remove_client(id.as_str(), revoking).await? else {
+                bail!("no client named {id}");
+            };
+            println!("removed client {id}; {} session(s) revoked", revoked.len());
+        }
+    }
+    Ok(())
+}
+
+/// A client from `client add`'s options; without a secret and with the grants given
+/// (possibly none yet).
+fn new_client(
+    id: ClientId,
+    audiences: &[String],
+    grants: &[String],
+    scopes: &[String],
+    default_scopes: &[String],
+) -> anyhow::Result<Client> {
+    let audience = if audiences.is_empty() {
+        vec![id.as_str().to_owned()]
+    } else {
+        audiences
+            .iter()
+            .map(|a| Audience::parse(a).map(|a| a.as_str().to_owned()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?
+    };
+    let grants = grants
+        .iter()
+        .map(|g| GrantType::parse(g))
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let scope_set = |values: &[String]| -> anyhow::Result<Scopes> {
+        if let Some(bad) = values.iter().find(|v| v.contains(' ') || v.is_empty()) {
+            bail!("{bad:?} is not one scope: repeat --scope for each");
+        }
+        Scopes::parse(&values.join(" ")).map_err(anyhow::Error::msg)
+    };
+    let scopes = scope_set(scopes)?;
+    let default_scopes = if default_scopes.is_empty() {
+        scopes.clone()
+    } else {
+        scope_set(default_scopes)?
+    };
+    if !default_scopes.is_subset(&scopes) {
+        bail!("every --default-scope must also be given as --scope");
+    }
+    Ok(Client {
+        id,
+        secret: None,
+        grants,
+        audience,
+        scopes,
+        default_scopes,
+        created_at: None,
+    })
+}
+
 async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> anyhow::Result<()> {
     let username = Username::parse(name).map_err(anyhow::Error::msg)?;
     let store = open_store(settings).await?;
@@ -213,27 +401,46 @@ fn revoking(
     })
 }
 
-/// Reads one password line from stdin, stripping one trailing `\n` or `\r\n`. On a
-/// terminal it prompts and does not echo.
+/// Reads one password line from stdin (see `read_stdin_line`).
 fn read_new_password() -> anyhow::Result<Password> {
+    let line = read_stdin_line(
+        "Password: ",
+        Password::MAX_BYTES,
+        "the password",
+        "echo \"$PW\" | authd user add NAME --password-stdin",
+    )?;
+    Password::parse_new(&line).map_err(anyhow::Error::msg)
+}
+
+/// Reads one secret line of at most `max_bytes` from stdin, stripping one trailing `\n`
+/// or `\r\n`. On a terminal it prompts and does not echo.
+fn read_stdin_line(
+    prompt: &str,
+    max_bytes: usize,
+    what: &str,
+    example: &str,
+) -> anyhow::Result<String> {
     let line = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Password: ")
-            .context("cannot read the password from the terminal")?
+        rpassword::prompt_password(prompt)
+            .with_context(|| format!("cannot read {what} from the terminal"))?
     } else {
         let mut line = String::new();
-        // Bounded read: a password is at most Password::MAX_BYTES plus the line ending.
+        // Bounded read: at most max_bytes plus the line ending.
         std::io::stdin()
             .lock()
-            .take(Password::MAX_BYTES as u64 + 3)
+            .take(max_bytes as u64 + 3)
             .read_line(&mut line)
-            .context("cannot read the password from stdin (is it UTF-8?)")?;
+            .with_context(|| format!("cannot read {what} from stdin (is it UTF-8?)"))?;
         let stripped = line
             .strip_suffix('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l));
         stripped.unwrap_or(&line).to_owned()
     };
     if line.is_empty() {
-        bail!("no password on stdin: pipe it in, e.g. echo \"$PW\" | authd user add NAME --password-stdin");
+        bail!(
+            "no {} on stdin: pipe it in, e.g. {example}",
+            what.trim_start_matches("the ")
+        );
     }
-    Password::parse_new(&line).map_err(anyhow::Error::msg)
+    Ok(line)
 }

@@ -47,6 +47,11 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
     }
 
+    /// The client may not use this grant (RFC 6749 §5.2).
+    pub fn unauthorized_client(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
+    }
+
     pub fn unsupported_grant_type(description: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -205,6 +210,19 @@ impl From<crate::sessions::AccessError> for OAuthError {
             }
             AccessError::Revoked => Self::invalid_token("token has been revoked"),
             AccessError::Revocation(e) => e.into(),
+            AccessError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::clients::ClientError> for OAuthError {
+    fn from(e: crate::clients::ClientError) -> Self {
+        use crate::clients::ClientError;
+        match e {
+            ClientError::AuthenticationFailed => {
+                Self::invalid_client("client authentication failed")
+            }
+            ClientError::Store(e) => e.into(),
         }
     }
 }

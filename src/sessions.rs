@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::clients::Client;
-use crate::domain::Scopes;
+use crate::clients::{Client, Clients};
+use crate::domain::{GrantType, Scopes};
 use crate::revocation::{RevocationError, Revocations};
 use crate::store::{Family, RevokeReason, Rotation, Store, StoreError, User};
 use crate::tokens::{
@@ -38,6 +38,8 @@ pub enum AccessError {
     Revoked,
     #[error(transparent)]
     Revocation(#[from] RevocationError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A token response's contents.
@@ -53,6 +55,7 @@ pub struct Sessions {
     issuer: TokenIssuer,
     validator: Validator,
     revocations: Arc<Revocations>,
+    clients: Arc<Clients>,
     idle_ttl: chrono::Duration,
     absolute_ttl: chrono::Duration,
 }
@@ -63,6 +66,7 @@ impl Sessions {
         issuer: TokenIssuer,
         validator: Validator,
         revocations: Arc<Revocations>,
+        clients: Arc<Clients>,
         idle_ttl: std::time::Duration,
         absolute_ttl: std::time::Duration,
     ) -> anyhow::Result<Self> {
@@ -71,6 +75,7 @@ impl Sessions {
             issuer,
             validator,
             revocations,
+            clients,
             idle_ttl: chrono::Duration::from_std(idle_ttl)?,
             absolute_ttl: chrono::Duration::from_std(absolute_ttl)?,
         })
@@ -80,7 +85,9 @@ impl Sessions {
         self.issuer.access_ttl()
     }
 
-    /// Starts a family for a user who just logged in, with its first refresh token.
+    /// Starts a family for a user who just logged in, with its first refresh token. The
+    /// response carries that token only when the client may use the refresh grant; the
+    /// family exists either way, since it is the `sid` that revokes the access token.
     pub async fn start(
         &self,
         user: User,
@@ -105,7 +112,32 @@ impl Sessions {
         tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "session started");
         Ok(TokenPair {
             access,
-            refresh: Some(refresh),
+            refresh: client.may_use(GrantType::RefreshToken).then_some(refresh),
+            scopes,
+        })
+    }
+
+    /// A `client_credentials` token (RFC 6749 §4.4): the client is the subject; no
+    /// family, no refresh token (spec §2, §3).
+    pub fn client_token(
+        &self,
+        client: &Client,
+        scopes: Scopes,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, SessionError> {
+        let grant = AccessGrant {
+            subject: client.id.as_str().to_owned(),
+            client_id: client.id.as_str(),
+            audience: &client.audience,
+            scopes: &scopes,
+            sid: None,
+            roles: Vec::new(),
+        };
+        let access = self.issuer.issue(grant, now.timestamp())?;
+        tracing::info!(client_id = %client.id, jti = %access.claims.jti, "client token issued");
+        Ok(TokenPair {
+            access,
+            refresh: None,
             scopes,
         })
     }
@@ -190,7 +222,9 @@ impl Sessions {
         Ok(self.issuer.issue(grant, now.timestamp())?)
     }
 
-    /// Validates an access token (spec §4) and checks it is not revoked.
+    /// Validates an access token (spec §4) and checks it is not revoked. Its `aud` must
+    /// name an audience of the client it was issued to, which must still exist: removing
+    /// a client ends its tokens too.
     pub async fn verify_access(
         &self,
         token: &str,
@@ -200,6 +234,10 @@ impl Sessions {
             .validator
             .validate(token, now.timestamp())
             .map_err(AccessError::Rejected)?;
+        match self.clients.find(&claims.client_id).await? {
+            Some(client) if client.accepts_audience(&claims.aud) => {}
+            _ => return Err(AccessError::Rejected(Rejection::WrongAudience)),
+        }
         if self
             .revocations
             .is_revoked(&claims.jti, claims.sid.as_deref(), now)
@@ -208,6 +246,21 @@ impl Sessions {
             return Err(AccessError::Revoked);
         }
         Ok(claims)
+    }
+
+    /// RFC 7662: the claims of a live access token; `None` for anything else (refresh
+    /// tokens, expired, revoked, forged, garbage). Only an unavailable dependency is an
+    /// error: an introspection answer must not say "inactive" when it could not check.
+    pub async fn introspect(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AccessClaims>, AccessError> {
+        match self.verify_access(token, now).await {
+            Ok(claims) => Ok(Some(claims)),
+            Err(AccessError::Rejected(_) | AccessError::Revoked) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Logout: ends the token's family and the token itself.

@@ -16,7 +16,7 @@ use crate::clients::Clients;
 use crate::config::Settings;
 use crate::keys::{self, SharedKeyRing};
 use crate::revocation::Revocations;
-use crate::routes::{health, logout, revoke, token, userinfo, well_known};
+use crate::routes::{health, introspect, logout, revoke, token, userinfo, well_known};
 use crate::sessions::Sessions;
 use crate::store::{self, Store};
 use crate::telemetry;
@@ -29,7 +29,7 @@ pub struct AppState {
     pub sessions: Sessions,
     pub revocations: Arc<Revocations>,
     pub keys: SharedKeyRing,
-    pub clients: Clients,
+    pub clients: Arc<Clients>,
     pub issuer_url: String,
     /// JWKS `Cache-Control: max-age`, never longer than `keys.prepublish` (spec §3).
     pub jwks_max_age: u64,
@@ -51,7 +51,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 pub struct Application {
     port: u16,
     server: Server,
-    /// The revocation sync loop; it ends with the server.
+    /// The revocation and client sync loops; they end with the server.
     sync: tokio::task::JoinHandle<()>,
 }
 
@@ -78,7 +78,9 @@ impl Application {
         let keys = SharedKeyRing::new(ring);
         let hasher = HashPool::start(&settings.password)
             .context("cannot start the password hashing pool")?;
-        let clients = Clients::new(&settings.default_client);
+        let clients = Clients::load(Arc::clone(&store), &settings.default_client)
+            .await
+            .context("cannot load the registered clients")?;
         let access_ttl = settings.tokens.access_ttl.as_secs() as i64;
         let redis = settings
             .redis
@@ -93,18 +95,23 @@ impl Application {
         )
         .await
         .context("cannot load the revocation state")?;
-        let sync = revocations.spawn_sync();
+        let sync = tokio::spawn({
+            let (revocations, clients) = (Arc::clone(&revocations), Arc::clone(&clients));
+            async move {
+                tokio::join!(revocations.sync_loop(), clients.sync_loop());
+            }
+        });
         let sessions = Sessions::new(
             Arc::clone(&store),
             TokenIssuer::new(settings.server.issuer.clone(), access_ttl, keys.clone()),
             Validator::new(
                 settings.server.issuer.clone(),
-                clients.audiences(),
                 settings.tokens.leeway.as_secs() as i64,
                 access_ttl,
                 keys.clone(),
             ),
             Arc::clone(&revocations),
+            Arc::clone(&clients),
             settings.tokens.refresh_idle_ttl,
             settings.tokens.refresh_absolute_ttl,
         )?;
@@ -136,6 +143,7 @@ impl Application {
                 .route("/auth/refresh", web::post().to(token::refresh))
                 .route("/auth/logout", web::post().to(logout::logout))
                 .route("/auth/revoke", web::post().to(revoke::revoke))
+                .route("/auth/introspect", web::post().to(introspect::introspect))
                 .route("/auth/userinfo", web::get().to(userinfo::userinfo))
                 .route("/auth/userinfo", web::post().to(userinfo::userinfo))
                 .route("/.well-known/jwks.json", web::get().to(well_known::jwks))

@@ -1,13 +1,19 @@
 //! Validated value types. Every input crossing HTTP or the CLI becomes one of these
 //! through `parse` before any logic runs. No I/O here.
 
+mod audience;
 mod client_id;
+mod client_secret;
+mod grant;
 mod password;
 mod role;
 mod scope;
 mod username;
 
+pub use audience::Audience;
 pub use client_id::ClientId;
+pub use client_secret::{ClientSecret, SecretDigest};
+pub use grant::GrantType;
 pub use password::Password;
 pub use role::Role;
 pub use scope::Scopes;

@@ -222,31 +222,28 @@ impl Revocations {
         self.add(&recent, now).await
     }
 
-    /// Polls the database until the returned task is aborted.
-    pub fn spawn_sync(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut since = Utc::now();
-            let mut ticks: u32 = 0;
-            loop {
-                tokio::time::sleep(SYNC_EVERY).await;
-                let now = Utc::now();
-                match this.sync(since, now).await {
-                    Ok(()) => since = now,
-                    Err(e) => tracing::warn!(error = %e, "revocation sync failed; retrying"),
+    /// Polls the database until its task is aborted.
+    pub async fn sync_loop(self: Arc<Self>) {
+        let mut since = Utc::now();
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::time::sleep(SYNC_EVERY).await;
+            let now = Utc::now();
+            match self.sync(since, now).await {
+                Ok(()) => since = now,
+                Err(e) => tracing::warn!(error = %e, "revocation sync failed; retrying"),
+            }
+            ticks = ticks.wrapping_add(1);
+            if ticks % PRUNE_EVERY == 0 {
+                if let Cache::Local(cache) = &self.cache {
+                    cache.prune(now);
                 }
-                ticks = ticks.wrapping_add(1);
-                if ticks % PRUNE_EVERY == 0 {
-                    if let Cache::Local(cache) = &this.cache {
-                        cache.prune(now);
-                    }
-                    match this.store.prune_revocations(now).await {
-                        Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired revocations pruned"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
-                    }
+                match self.store.prune_revocations(now).await {
+                    Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired revocations pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pruning revocations failed"),
                 }
             }
-        })
+        }
     }
 }

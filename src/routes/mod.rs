@@ -2,7 +2,9 @@
 //! Routes know nothing about SQL or crypto.
 
 pub mod body;
+pub mod client_auth;
 pub mod health;
+pub mod introspect;
 pub mod logout;
 pub mod revoke;
 pub mod token;

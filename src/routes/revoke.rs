@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 
 use super::body::{read_params, BodyKind};
-use super::token::client;
+use super::client_auth;
 use crate::error::OAuthError;
 use crate::startup::AppState;
 
@@ -19,10 +19,10 @@ pub async fn revoke(
         // RFC 7009 §2.1: application/x-www-form-urlencoded.
         return Err(OAuthError::unsupported_media_type());
     }
-    let client = client(&req, &mut params, &state)?;
+    let client = client_auth::authenticate(&req, &mut params, &state).await?;
     let token = params.require("token")?;
     // token_type_hint is only a hint (RFC 7009 §2.1); both kinds are recognized anyway.
     params.take("token_type_hint");
-    state.sessions.revoke(&token, client, Utc::now()).await?;
+    state.sessions.revoke(&token, &client, Utc::now()).await?;
     Ok(HttpResponse::Ok().finish())
 }

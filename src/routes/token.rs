@@ -1,13 +1,16 @@
 //! `POST /auth/token` and `POST /auth/refresh` (spec §3, RFC 6749 §4.3, §5 and §6).
 
+use std::sync::Arc;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Serialize;
 
 use super::body::{read_params, BodyKind, Params};
-use crate::clients::Client;
-use crate::domain::{ClientId, Password, Scopes, Username};
+use super::client_auth;
+use crate::clients::{Client, Presented};
+use crate::domain::{GrantType, Password, Scopes, Username};
 use crate::error::OAuthError;
 use crate::sessions::TokenPair;
 use crate::startup::AppState;
@@ -22,57 +25,66 @@ enum TokenRequest {
     Refresh {
         refresh_token: String,
     },
+    ClientCredentials {
+        scope: Option<Scopes>,
+    },
 }
 
 impl TokenRequest {
-    fn parse(grant_type: &str, params: &mut Params) -> Result<Self, OAuthError> {
-        match grant_type {
-            "password" => {
+    fn parse(grant: GrantType, params: &mut Params) -> Result<Self, OAuthError> {
+        Ok(match grant {
+            GrantType::Password => {
                 let username = Username::parse(&params.require("username")?).map_err(|_| {
                     OAuthError::invalid_request("username is malformed or too long")
                 })?;
                 let password = Password::parse(&params.require("password")?)
                     .map_err(|_| OAuthError::invalid_request("password is too long"))?;
-                let scope = params
-                    .take("scope")
-                    .map(|s| Scopes::parse(&s))
-                    .transpose()
-                    .map_err(|_| OAuthError::invalid_scope("scope is malformed"))?;
-                Ok(Self::Password {
+                Self::Password {
                     username,
                     password,
-                    scope,
-                })
+                    scope: scope(params)?,
+                }
             }
-            "refresh_token" => Ok(Self::Refresh {
+            GrantType::RefreshToken => Self::Refresh {
                 refresh_token: params.require("refresh_token")?,
-            }),
-            _ => Err(OAuthError::unsupported_grant_type(
-                "grant_type is not supported",
-            )),
-        }
+            },
+            GrantType::ClientCredentials => Self::ClientCredentials {
+                scope: scope(params)?,
+            },
+        })
     }
 }
 
-/// The client a request is made for. Only public clients exist so far: a request naming
-/// another client, or presenting any client credentials, fails client authentication.
-pub(super) fn client<'a>(
+fn scope(params: &mut Params) -> Result<Option<Scopes>, OAuthError> {
+    params
+        .take("scope")
+        .map(|s| Scopes::parse(&s))
+        .transpose()
+        .map_err(|_| OAuthError::invalid_scope("scope is malformed"))
+}
+
+/// Authenticates the client and checks it may use `grant` (RFC 6749 §5.2:
+/// `invalid_client`, `unauthorized_client`).
+async fn client_for(
     req: &HttpRequest,
     params: &mut Params,
-    state: &'a AppState,
-) -> Result<&'a Client, OAuthError> {
-    if req.headers().contains_key(header::AUTHORIZATION) || params.contains("client_secret") {
-        return Err(OAuthError::invalid_client("client authentication failed"));
+    state: &AppState,
+    grant: GrantType,
+) -> Result<Arc<Client>, OAuthError> {
+    let presented = client_auth::presented(req, params)?;
+    if grant == GrantType::ClientCredentials && matches!(presented, Presented::Nothing) {
+        // RFC 6749 §4.4.2: the client must authenticate; there is no default here.
+        return Err(OAuthError::invalid_client(
+            "client authentication is required for client_credentials",
+        ));
     }
-    let client_id = params
-        .take("client_id")
-        .map(|id| ClientId::parse(&id))
-        .transpose()
-        .map_err(|_| OAuthError::invalid_request("client_id is malformed"))?;
-    state
-        .clients
-        .resolve(client_id.as_ref())
-        .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))
+    let client = state.clients.authenticate(presented).await?;
+    if !client.may_use(grant) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "the client may not use the {grant} grant"
+        )));
+    }
+    Ok(client)
 }
 
 pub async fn token(
@@ -92,9 +104,11 @@ pub async fn token(
         }
         None => return Err(OAuthError::invalid_request("missing parameter: grant_type")),
     };
-    let client = client(&req, &mut params, &state)?;
-    let request = TokenRequest::parse(&grant_type, &mut params)?;
-    respond(&state, client, request).await
+    let grant = GrantType::parse(&grant_type)
+        .map_err(|_| OAuthError::unsupported_grant_type("grant_type is not supported"))?;
+    let client = client_for(&req, &mut params, &state, grant).await?;
+    let request = TokenRequest::parse(grant, &mut params)?;
+    respond(&state, &client, request).await
 }
 
 /// `POST /auth/refresh`: `refresh_token` in a JSON or form body, exactly like the
@@ -113,9 +127,9 @@ pub async fn refresh(
             ))
         }
     }
-    let client = client(&req, &mut params, &state)?;
-    let request = TokenRequest::parse("refresh_token", &mut params)?;
-    respond(&state, client, request).await
+    let client = client_for(&req, &mut params, &state, GrantType::RefreshToken).await?;
+    let request = TokenRequest::parse(GrantType::RefreshToken, &mut params)?;
+    respond(&state, &client, request).await
 }
 
 async fn respond(
@@ -124,15 +138,18 @@ async fn respond(
     request: TokenRequest,
 ) -> Result<HttpResponse, OAuthError> {
     let now = Utc::now();
+    let granted = |scope| {
+        client
+            .grant_scopes(scope)
+            .map_err(|_| OAuthError::invalid_scope("requested scope is not allowed"))
+    };
     let pair = match request {
         TokenRequest::Password {
             username,
             password,
             scope,
         } => {
-            let scopes = client
-                .grant_scopes(scope)
-                .map_err(|_| OAuthError::invalid_scope("requested scope is not allowed"))?;
+            let scopes = granted(scope)?;
             let user = state
                 .authenticator
                 .authenticate(&username, &password, now)
@@ -141,6 +158,9 @@ async fn respond(
         }
         TokenRequest::Refresh { refresh_token } => {
             state.sessions.refresh(&refresh_token, client, now).await?
+        }
+        TokenRequest::ClientCredentials { scope } => {
+            state.sessions.client_token(client, granted(scope)?, now)?
         }
     };
     Ok(token_response(pair, state.sessions.access_ttl()))

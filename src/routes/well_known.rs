@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::domain::GrantType;
 use crate::startup::AppState;
 
 pub async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -46,10 +47,12 @@ struct Discovery<'a> {
     revocation_endpoint: String,
     introspection_endpoint: String,
     userinfo_endpoint: String,
-    grant_types_supported: &'a [&'a str],
+    grant_types_supported: Vec<&'static str>,
     subject_types_supported: &'a [&'a str],
     token_endpoint_auth_methods_supported: &'a [&'a str],
-    scopes_supported: Vec<&'a str>,
+    revocation_endpoint_auth_methods_supported: &'a [&'a str],
+    introspection_endpoint_auth_methods_supported: &'a [&'a str],
+    scopes_supported: Vec<String>,
     claims_supported: &'a [&'a str],
     id_token_signing_alg_values_supported: &'a [&'static str],
 }
@@ -65,15 +68,25 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         revocation_endpoint: format!("{base}/auth/revoke"),
         introspection_endpoint: format!("{base}/auth/introspect"),
         userinfo_endpoint: format!("{base}/auth/userinfo"),
-        grant_types_supported: &["password", "refresh_token"],
+        grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
         subject_types_supported: &["public"],
-        // The only client so far is public (RFC 8414 §2: "none").
-        token_endpoint_auth_methods_supported: &["none"],
-        scopes_supported: state
-            .clients
-            .resolve(None)
-            .map(|c| c.scopes.iter().collect())
-            .unwrap_or_default(),
+        // Confidential clients use a secret; public ones send only client_id ("none").
+        token_endpoint_auth_methods_supported: &[
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        revocation_endpoint_auth_methods_supported: &[
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        // Introspection is for confidential clients only (spec §3).
+        introspection_endpoint_auth_methods_supported: &[
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        scopes_supported: state.clients.scopes_supported(),
         claims_supported: &[
             "iss",
             "sub",

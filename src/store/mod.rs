@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::clients::Client;
 use crate::config::{DatabaseKind, DatabaseSettings};
-use crate::domain::{Role, Username};
+use crate::domain::{ClientId, GrantType, Role, Scopes, SecretDigest, Username};
 use crate::keys::{Algorithm, Kid};
 
 pub use postgres::PgStore;
@@ -126,6 +127,7 @@ pub enum RevokeReason {
     UserDisabled,
     PasswordChanged,
     Expired,
+    ClientRemoved,
 }
 
 impl RevokeReason {
@@ -137,6 +139,7 @@ impl RevokeReason {
             Self::UserDisabled => "user_disabled",
             Self::PasswordChanged => "password_changed",
             Self::Expired => "expired",
+            Self::ClientRemoved => "client_removed",
         }
     }
 }
@@ -212,6 +215,77 @@ impl TryFrom<RevocationRow> for Revocation {
             kind: RevocationKind::parse(&r.kind)?,
             value: r.value,
             expires_at: r.expires_at,
+        })
+    }
+}
+
+/// What changes when a client is added or removed: polled by every instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientsVersion {
+    pub count: i64,
+    pub last_change: Option<DateTime<Utc>>,
+}
+
+/// A `clients` row, decoded alike from both databases (lists as `Vec<String>`).
+struct ClientParts {
+    id: String,
+    kind: String,
+    secret_sha256: Option<Vec<u8>>,
+    grants: Vec<String>,
+    audiences: Vec<String>,
+    scopes: Vec<String>,
+    default_scopes: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl ClientParts {
+    /// The row of a client being registered at `now`.
+    fn new(client: &Client, now: DateTime<Utc>) -> Self {
+        let strings = |s: &Scopes| s.iter().map(str::to_owned).collect();
+        Self {
+            id: client.id.as_str().to_owned(),
+            kind: client.kind().to_owned(),
+            secret_sha256: client.secret.as_ref().map(|d| d.0.to_vec()),
+            grants: client
+                .grants
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            audiences: client.audience.clone(),
+            scopes: strings(&client.scopes),
+            default_scopes: strings(&client.default_scopes),
+            created_at: now,
+        }
+    }
+}
+
+impl TryFrom<ClientParts> for Client {
+    type Error = StoreError;
+
+    fn try_from(r: ClientParts) -> Result<Self, StoreError> {
+        let bad = |e: String| StoreError::Other(anyhow::anyhow!("client {}: {e}", r.id));
+        let secret = match (r.kind.as_str(), r.secret_sha256) {
+            ("confidential", Some(digest)) => Some(SecretDigest(
+                digest
+                    .try_into()
+                    .map_err(|_| bad("secret digest is not 32 bytes".into()))?,
+            )),
+            ("public", None) => None,
+            _ => return Err(bad("kind and secret disagree".into())),
+        };
+        Ok(Client {
+            id: ClientId::parse(&r.id).map_err(bad)?,
+            secret,
+            grants: r
+                .grants
+                .iter()
+                .map(|g| GrantType::parse(g))
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            audience: r.audiences,
+            scopes: Scopes::parse(&r.scopes.join(" ")).map_err(bad)?,
+            default_scopes: Scopes::parse(&r.default_scopes.join(" ")).map_err(bad)?,
+            created_at: Some(r.created_at),
         })
     }
 }
@@ -360,6 +434,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Deletes revocations that no longer matter; returns how many.
     async fn prune_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Registers a client; `Conflict` when the id is taken.
+    async fn create_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn client_by_id(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// Every registered client, by id.
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Removes a client and revokes its families, in one transaction; `None` when no
+    /// such client, else the revoked family ids.
+    async fn remove_client(
+        &self,
+        id: &str,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError>;
+    /// Changes whenever a client is added or removed.
+    async fn clients_version(&self) -> Result<ClientsVersion, StoreError>;
 
     /// Every key still in the ring (next, active, retired), oldest first.
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;

@@ -9,9 +9,10 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use super::{
-    Family, KeyRecord, KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow,
-    RevokeReason, Revoking, Rotation, Store, StoreError, User,
+    ClientParts, ClientsVersion, Family, KeyRecord, KeyRow, NewUser, PasswordHash, Revocation,
+    RevocationKind, RevocationRow, RevokeReason, Revoking, Rotation, Store, StoreError, User,
 };
+use crate::clients::Client;
 use crate::domain::Username;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -361,6 +362,79 @@ impl Store for PgStore {
         Ok(done.rows_affected())
     }
 
+    async fn create_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let c = ClientParts::new(client, now);
+        sqlx::query(
+            "insert into clients (id, kind, secret_sha256, grants, audiences, scopes,
+                                  default_scopes, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(&c.id)
+        .bind(&c.kind)
+        .bind(&c.secret_sha256)
+        .bind(&c.grants)
+        .bind(&c.audiences)
+        .bind(&c.scopes)
+        .bind(&c.default_scopes)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn client_by_id(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let row: Option<ClientRow> = sqlx::query_as(&format!(
+            "select {CLIENT_COLUMNS} from clients where id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows: Vec<ClientRow> =
+            sqlx::query_as(&format!("select {CLIENT_COLUMNS} from clients order by id"))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    async fn remove_client(
+        &self,
+        id: &str,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("delete from clients where id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if removed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let ids: Vec<(Uuid,)> = sqlx::query_as(
+            "update refresh_families set revoked_at = $2, revoked_reason = $3
+             where client_id = $1 and revoked_at is null returning id",
+        )
+        .bind(id)
+        .bind(revoking.at)
+        .bind(revoking.reason.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids = record_family_revocations(&mut tx, ids, revoking).await?;
+        tx.commit().await?;
+        Ok(Some(ids))
+    }
+
+    async fn clients_version(&self) -> Result<ClientsVersion, StoreError> {
+        let (count, last_change): (i64, Option<DateTime<Utc>>) =
+            sqlx::query_as("select count(*), max(updated_at) from clients")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(ClientsVersion { count, last_change })
+    }
+
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let rows: Vec<KeyRow> = sqlx::query_as(
             "select kid, alg, state, created_at, activated_at, retired_at
@@ -475,6 +549,15 @@ async fn revoke_user_families(
     .bind(revoking.reason.as_str())
     .fetch_all(&mut *conn)
     .await?;
+    record_family_revocations(conn, ids, revoking).await
+}
+
+/// Records the `sid` of families just revoked; returns their ids.
+async fn record_family_revocations(
+    conn: &mut PgConnection,
+    ids: Vec<(Uuid,)>,
+    revoking: Revoking,
+) -> Result<Vec<Uuid>, StoreError> {
     for (id,) in &ids {
         record_revocation(
             conn,
@@ -487,6 +570,38 @@ async fn revoke_user_families(
     }
     Ok(ids.into_iter().map(|(id,)| id).collect())
 }
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    kind: String,
+    secret_sha256: Option<Vec<u8>>,
+    grants: Vec<String>,
+    audiences: Vec<String>,
+    scopes: Vec<String>,
+    default_scopes: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
+        Client::try_from(ClientParts {
+            id: r.id,
+            kind: r.kind,
+            secret_sha256: r.secret_sha256,
+            grants: r.grants,
+            audiences: r.audiences,
+            scopes: r.scopes,
+            default_scopes: r.default_scopes,
+            created_at: r.created_at,
+        })
+    }
+}
+
+const CLIENT_COLUMNS: &str =
+    "id, kind, secret_sha256, grants, audiences, scopes, default_scopes, created_at";
 
 async fn record_revocation(
     conn: &mut PgConnection,

@@ -1,6 +1,7 @@
-//! Access-token validation, exactly per spec §4. The algorithm comes from our key for
-//! the token's `kid`, never from the header alone; `jku`/`x5u`/`jwk`/`x5c` are never
-//! used to find a key; time is an argument.
+//! Access-token validation per spec §4. The algorithm comes from our key for the
+//! token's `kid`, never from the header alone; `jku`/`x5u`/`jwk`/`x5c` are never used to
+//! find a key; time is an argument. The audience needs the client registry and the
+//! revocation check needs the cache: `Sessions::verify_access` does both after this.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -60,25 +61,22 @@ struct JoseHeader {
 #[derive(Clone)]
 pub struct Validator {
     issuer: String,
-    audiences: Vec<String>,
     leeway: i64,
     max_lifetime: i64,
     keys: SharedKeyRing,
 }
 
 impl Validator {
-    /// `audiences`: a token is accepted when its `aud` contains any of them.
-    /// `max_lifetime`: the access TTL; a longer `exp - iat` is not one of ours.
+    /// `max_lifetime`: the access TTL; a longer `exp - iat` is not one of ours. The
+    /// audience is checked by the caller, against the token's client (`Sessions`).
     pub fn new(
         issuer: String,
-        audiences: Vec<String>,
         leeway_secs: i64,
         max_lifetime_secs: i64,
         keys: SharedKeyRing,
     ) -> Self {
         Self {
             issuer,
-            audiences,
             leeway: leeway_secs,
             max_lifetime: max_lifetime_secs,
             keys,
@@ -143,9 +141,6 @@ impl Validator {
         let claims: AccessClaims = decode_json(payload_b64)?;
         if claims.iss != self.issuer {
             return Err(Rejection::WrongIssuer);
-        }
-        if !claims.aud.iter().any(|aud| self.audiences.contains(aud)) {
-            return Err(Rejection::WrongAudience);
         }
         if claims.sub.is_empty() || claims.jti.is_empty() {
             return Err(Rejection::Malformed);

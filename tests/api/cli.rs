@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use crate::helpers::{run_cli, spawn_app, PASSWORD};
 
-fn stderr(output: &std::process::Output) -> String {
+pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn assert_one_line_error(output: &std::process::Output, code: i32, needle: &str) {
+pub fn assert_one_line_error(output: &std::process::Output, code: i32, needle: &str) {
     assert_eq!(
         output.status.code(),
         Some(code),

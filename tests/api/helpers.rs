@@ -353,6 +353,53 @@ impl TestApp {
         (kid, std::fs::read_to_string(entry).unwrap())
     }
 
+    /// Registers a client directly in the store, its default scopes equal to `scopes`;
+    /// returns its secret when confidential.
+    pub async fn add_client(
+        &self,
+        id: &str,
+        confidential: bool,
+        grants: &[&str],
+        audience: &[&str],
+        scopes: &str,
+    ) -> Option<String> {
+        use authd::domain::{ClientId, ClientSecret, GrantType, Scopes};
+        let secret = confidential.then(ClientSecret::generate);
+        let client = authd::clients::Client {
+            id: ClientId::parse(id).unwrap(),
+            secret: secret.as_ref().map(ClientSecret::digest),
+            grants: grants
+                .iter()
+                .map(|g| GrantType::parse(g).unwrap())
+                .collect(),
+            audience: audience.iter().map(|a| a.to_string()).collect(),
+            scopes: Scopes::parse(scopes).unwrap(),
+            default_scopes: Scopes::parse(scopes).unwrap(),
+            created_at: None,
+        };
+        self.store
+            .create_client(&client, chrono::Utc::now())
+            .await
+            .unwrap();
+        secret.map(|s| s.expose().to_owned())
+    }
+
+    /// POSTs a form authenticated with HTTP Basic (`client_secret_basic`).
+    pub async fn post_form_basic(
+        &self,
+        path: &str,
+        (id, secret): (&str, &str),
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .basic_auth(id, Some(secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Runs the `authd` binary against this app's database and keys.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
         run_cli(&self.db.url, &self.keys_dir, args, stdin, &[])
@@ -411,6 +458,11 @@ pub fn segment(token: &str, index: usize) -> Value {
 
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Standard base64 with padding, as in HTTP Basic.
+pub fn b64_std(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Asserts an RFC 6749 error body with the given status and code.

@@ -3,9 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
+mod client_cli;
+mod clients;
 mod forged;
+mod forger;
 mod health;
 mod helpers;
+mod introspect;
 mod keys;
 mod migrations;
 mod refresh;

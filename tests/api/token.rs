@@ -545,7 +545,7 @@ async fn a_body_of_exactly_16384_bytes_is_read() {
 async fn grants_that_are_not_supported_get_unsupported_grant_type() {
     let app = spawn_app().await;
     for grant in [
-        "client_credentials",
+        "implicit",
         "authorization_code",
         "urn:ietf:params:oauth:grant-type:device_code",
     ] {
