@@ -15,8 +15,9 @@ use crate::config::Settings;
 use crate::domain::{
     Audience, ClientId, ClientSecret, GrantType, Password, Role, Scopes, Username,
 };
-use crate::startup::{open_store, Application};
-use crate::store::{NewUser, RevokeReason, Revoking, StoreError};
+use crate::keys::{create_key, remove_key_file, Algorithm, Kid};
+use crate::startup::{key_policy, open_store, Application};
+use crate::store::{KeyState, NewUser, RevokeReason, Revoking, StoreError};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -41,6 +42,28 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the ring: kid, algorithm, state, then its times.
+    List,
+    /// Create the next key: published at once, signing after keys.prepublish.
+    Rotate {
+        /// Algorithm of the new key (default: keys.algorithm).
+        #[arg(long = "alg", value_name = "ES256|RS256")]
+        alg: Option<String>,
+        /// Emergency: sign with the new key at once, without pre-publication. Verifiers
+        /// holding a cached JWKS refetch it on the unknown kid.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Emergency: unpublish a next or retired key at once; every token it signed stops
+    /// verifying. The active key cannot be removed: rotate --now first.
+    Remove { kid: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,7 +181,86 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => user(command, &settings).await,
         Command::Client(command) => client(command, &settings).await,
+        Command::Keys(command) => keys(command, &settings).await,
     }
+}
+
+async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let store = open_store(settings).await?;
+    let dir = &settings.keys.dir;
+    match command {
+        KeysCommand::List => {
+            let policy = key_policy(settings)?;
+            let time = |t: Option<DateTime<Utc>>| {
+                t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+                    .unwrap_or_else(|| "-".to_owned())
+            };
+            for key in store.signing_keys().await? {
+                let due = match key.state {
+                    KeyState::Next => format!(
+                        "\tsigns_from={}",
+                        time(Some(key.created_at + policy.prepublish))
+                    ),
+                    KeyState::Retired => format!(
+                        "\tremoved_after={}",
+                        time(key.retired_at.map(|t| t + policy.retired_grace))
+                    ),
+                    KeyState::Active => String::new(),
+                };
+                println!(
+                    "{}\t{}\t{}\tcreated={}\tactivated={}\tretired={}{due}",
+                    key.kid,
+                    key.alg,
+                    key.state.as_str(),
+                    time(Some(key.created_at)),
+                    time(key.activated_at),
+                    time(key.retired_at),
+                );
+            }
+        }
+        KeysCommand::Rotate { alg, now: at_once } => {
+            let alg = match alg {
+                Some(raw) => raw.parse::<Algorithm>().map_err(anyhow::Error::msg)?,
+                None => settings.keys.algorithm,
+            };
+            prepare_key_dir(dir)?;
+            let Some(record) = create_key(store.as_ref(), dir, alg, KeyState::Next, now).await?
+            else {
+                bail!("a next key is already waiting (see authd keys list); remove it with authd keys remove KID to replace it");
+            };
+            if at_once {
+                if !store.promote_key(&record.kid, now).await? {
+                    bail!(
+                        "key {} could not be activated; see authd keys list",
+                        record.kid
+                    );
+                }
+                println!("created key {} ({alg}); it signs now", record.kid);
+            } else {
+                let from = now + key_policy(settings)?.prepublish;
+                println!(
+                    "created key {} ({alg}); published now, it signs from {}",
+                    record.kid,
+                    from.to_rfc3339_opts(SecondsFormat::Secs, true)
+                );
+            }
+        }
+        KeysCommand::Remove { kid } => {
+            let kid = Kid::parse(&kid).map_err(anyhow::Error::msg)?;
+            if !store.remove_key(&kid, None).await? {
+                bail!("no next or retired key {kid} (the active key cannot be removed: rotate --now first)");
+            }
+            remove_key_file(dir, &kid);
+            println!("removed key {kid}; tokens it signed no longer verify");
+        }
+    }
+    Ok(())
+}
+
+/// The key directory must exist and be private before a key is written to it.
+fn prepare_key_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    crate::keys::prepare_dir(dir).context("cannot use keys.dir")
 }
 
 async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {

@@ -134,6 +134,24 @@ pub struct KeySettings {
     pub refresh_interval: Duration,
 }
 
+impl KeySettings {
+    /// The JWKS `Cache-Control: max-age`: a cache must see a new key before it signs,
+    /// and an instance may publish it up to one refresh interval late, so the cache
+    /// lifetime is the pre-publication time minus that, and at most five minutes.
+    pub fn jwks_max_age(&self) -> Duration {
+        self.prepublish
+            .saturating_sub(self.refresh_interval)
+            .min(Duration::from_secs(300))
+    }
+
+    /// How long a retired key stays published: an instance may sign with it for one
+    /// more refresh interval, its tokens live `access_window` (TTL + leeway), and a
+    /// verifier may hold a JWKS without it for one cache lifetime.
+    pub fn retired_grace(&self, access_window: Duration) -> Duration {
+        self.refresh_interval + access_window + self.jwks_max_age()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
     pub access_ttl: Duration,
@@ -449,12 +467,29 @@ impl RawKeys {
                 format!("{:?} is not ES256 or RS256", self.algorithm),
             )
         })?;
+        let rotate_every = positive_duration("keys.rotate_every", &self.rotate_every)?;
+        let prepublish = duration("keys.prepublish", &self.prepublish)?;
+        let refresh_interval = positive_duration("keys.refresh_interval", &self.refresh_interval)?;
+        // Every instance must publish a new key (within one refresh) before any signs
+        // with it, and a key must sign for a while before the next one takes over.
+        if prepublish <= refresh_interval {
+            return Err(ConfigError::key(
+                "keys.prepublish",
+                "must be longer than keys.refresh_interval, so every instance publishes a key before it signs",
+            ));
+        }
+        if rotate_every <= prepublish {
+            return Err(ConfigError::key(
+                "keys.rotate_every",
+                "must be longer than keys.prepublish",
+            ));
+        }
         Ok(KeySettings {
             dir: PathBuf::from(self.dir),
             algorithm,
-            rotate_every: positive_duration("keys.rotate_every", &self.rotate_every)?,
-            prepublish: duration("keys.prepublish", &self.prepublish)?,
-            refresh_interval: positive_duration("keys.refresh_interval", &self.refresh_interval)?,
+            rotate_every,
+            prepublish,
+            refresh_interval,
         })
     }
 }

@@ -14,7 +14,8 @@ use secrecy::ExposeSecret;
 use crate::auth::{Authenticator, HashPool};
 use crate::clients::Clients;
 use crate::config::Settings;
-use crate::keys::{self, SharedKeyRing};
+use crate::keys::lifecycle::Policy;
+use crate::keys::{KeyManager, SharedKeyRing};
 use crate::revocation::Revocations;
 use crate::routes::{health, introspect, logout, revoke, token, userinfo, well_known};
 use crate::sessions::Sessions;
@@ -48,11 +49,22 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+/// The key lifecycle durations from the settings.
+pub fn key_policy(settings: &Settings) -> anyhow::Result<Policy> {
+    let grace = settings.keys.retired_grace(settings.tokens.access_window());
+    Ok(Policy {
+        rotate_every: chrono::Duration::from_std(settings.keys.rotate_every)?,
+        prepublish: chrono::Duration::from_std(settings.keys.prepublish)?,
+        retired_grace: chrono::Duration::from_std(grace)?,
+    })
+}
+
 pub struct Application {
     port: u16,
     server: Server,
-    /// The revocation and client sync loops; they end with the server.
+    /// The revocation, client and key sync loops; they end with the server.
     sync: tokio::task::JoinHandle<()>,
+    keys: Arc<KeyManager>,
 }
 
 impl Application {
@@ -67,15 +79,17 @@ impl Application {
     pub async fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let store = open_store(&settings).await?;
-        let ring = keys::load_or_create(
-            store.as_ref(),
+        let key_manager = KeyManager::start(
+            Arc::clone(&store),
             &settings.keys.dir,
             settings.keys.algorithm,
+            key_policy(&settings)?,
+            settings.keys.refresh_interval,
             Utc::now(),
         )
         .await
         .context("cannot load the signing keys")?;
-        let keys = SharedKeyRing::new(ring);
+        let keys = key_manager.ring();
         let hasher = HashPool::start(&settings.password)
             .context("cannot start the password hashing pool")?;
         let clients = Clients::load(Arc::clone(&store), &settings.default_client)
@@ -96,9 +110,17 @@ impl Application {
         .await
         .context("cannot load the revocation state")?;
         let sync = tokio::spawn({
-            let (revocations, clients) = (Arc::clone(&revocations), Arc::clone(&clients));
+            let (revocations, clients, key_manager) = (
+                Arc::clone(&revocations),
+                Arc::clone(&clients),
+                Arc::clone(&key_manager),
+            );
             async move {
-                tokio::join!(revocations.sync_loop(), clients.sync_loop());
+                tokio::join!(
+                    revocations.sync_loop(),
+                    clients.sync_loop(),
+                    key_manager.sync_loop()
+                );
             }
         });
         let sessions = Sessions::new(
@@ -123,11 +145,7 @@ impl Application {
             keys,
             clients,
             issuer_url: settings.server.issuer.clone(),
-            jwks_max_age: settings
-                .keys
-                .prepublish
-                .min(Duration::from_secs(300))
-                .as_secs(),
+            jwks_max_age: settings.keys.jwks_max_age().as_secs(),
         });
 
         let mut server = HttpServer::new(move || {
@@ -169,11 +187,17 @@ impl Application {
             port,
             server: server.run(),
             sync,
+            keys: key_manager,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The key lifecycle, whose `tick(now)` tests call with a chosen time.
+    pub fn keys(&self) -> Arc<KeyManager> {
+        Arc::clone(&self.keys)
     }
 
     /// A handle to stop the server (tests; production stops on SIGTERM/SIGINT).

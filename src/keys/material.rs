@@ -214,6 +214,14 @@ pub fn read_key(dir: &Path, kid: &Kid, alg: Algorithm) -> Result<KeyPair, KeyErr
     }
     let pem =
         Zeroizing::new(fs::read_to_string(&path).map_err(|e| err(format!("cannot read it: {e}")))?);
+    // SEC1 ("EC PRIVATE KEY") and PKCS#1 ("RSA PRIVATE KEY") files are common: say how
+    // to convert them rather than only that they are wrong.
+    if pem.contains(" EC PRIVATE KEY-----") || pem.contains(" RSA PRIVATE KEY-----") {
+        return Err(err(format!(
+            "holds a SEC1 or PKCS#1 key, not PKCS#8; convert it: openssl pkcs8 -topk8 -nocrypt -in {0} -out {0}.new && mv {0}.new {0}",
+            path.display()
+        )));
+    }
     let pair = KeyPair::from_pem(alg, &pem)
         .map_err(|e| err(format!("is not a PKCS#8 PEM {alg} private key: {e}")))?;
     if pair.kid != *kid {

@@ -1,14 +1,18 @@
 //! Signing keys: generation, PEM files, the key ring and the JWKS document.
 //! The only code that touches private key material.
 
+pub mod lifecycle;
+mod manager;
 mod material;
 mod ring;
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use manager::{create_key, remove_key_file, KeyManager};
+pub use material::prepare_dir;
 pub use material::{KeyError, KeyPair};
-pub use ring::{load_or_create, KeyRing, SharedKeyRing};
+pub use ring::{KeyRing, SharedKeyRing};
 
 /// The JWS algorithms authd signs with (spec §5). Never `none`, never HMAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

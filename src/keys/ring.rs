@@ -2,16 +2,13 @@
 //! with the JWKS body and its ETag serialized once per ring change.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use actix_web::web::Bytes;
-use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::material::{prepare_dir, read_key, write_key, KeyError, KeyPair};
-use super::Algorithm;
-use crate::store::{KeyRecord, KeyState, Store};
+use super::material::{KeyError, KeyPair};
+use crate::store::{KeyRecord, KeyState};
 
 pub struct KeyRing {
     active: Arc<KeyPair>,
@@ -19,17 +16,20 @@ pub struct KeyRing {
     jwks: Bytes,
     etag: String,
     algorithms: Vec<&'static str>,
+    /// (kid, state) of every key, in ring order: what a reload compares against.
+    states: Vec<(String, KeyState)>,
 }
 
 impl KeyRing {
     /// Builds the ring from loaded keys; exactly one of them must be active.
-    pub fn new(keys: Vec<(KeyState, KeyPair)>) -> Result<Self, KeyError> {
+    pub fn new(keys: Vec<(KeyState, Arc<KeyPair>)>) -> Result<Self, KeyError> {
         let mut active = None;
         let mut published = HashMap::new();
         let mut entries = Vec::new();
         let mut algorithms = Vec::new();
+        let mut states = Vec::new();
         for (state, pair) in keys {
-            let pair = Arc::new(pair);
+            states.push((pair.kid.as_str().to_owned(), state));
             if state == KeyState::Active {
                 active = Some(Arc::clone(&pair));
             }
@@ -56,7 +56,23 @@ impl KeyRing {
             jwks: Bytes::from(jwks),
             etag,
             algorithms,
+            states,
         })
+    }
+
+    /// Whether the ring holds exactly these keys in these states.
+    pub fn matches(&self, records: &[KeyRecord]) -> bool {
+        self.states.len() == records.len()
+            && self
+                .states
+                .iter()
+                .zip(records)
+                .all(|((kid, state), r)| kid == r.kid.as_str() && *state == r.state)
+    }
+
+    /// A key of the ring, to reuse when the ring is rebuilt.
+    pub fn key(&self, kid: &str) -> Option<Arc<KeyPair>> {
+        self.published.get(kid).cloned()
     }
 
     /// The key that signs new tokens.
@@ -95,64 +111,30 @@ impl SharedKeyRing {
     }
 
     pub fn current(&self) -> Arc<KeyRing> {
-        match self.0.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
     }
-}
 
-/// Loads the ring from the database and `dir`. With no active key (first start), a new
-/// key of `alg` is generated, written as `<kid>.pem` (0600) and recorded as active; if
-/// another instance records one first, ours is discarded and theirs is loaded.
-pub async fn load_or_create(
-    store: &dyn Store,
-    dir: &Path,
-    alg: Algorithm,
-    now: DateTime<Utc>,
-) -> Result<KeyRing, KeyError> {
-    prepare_dir(dir)?;
-    let mut records = store.signing_keys().await?;
-    if !records.iter().any(|r| r.state == KeyState::Active) {
-        let (pair, pem) = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
-            .await
-            .map_err(|e| KeyError::Crypto(e.to_string()))??;
-        let path = write_key(dir, &pair.kid, &pem)?;
-        let record = KeyRecord {
-            kid: pair.kid.clone(),
-            alg,
-            state: KeyState::Active,
-            created_at: now,
-            activated_at: Some(now),
-            retired_at: None,
-        };
-        let inserted = store.insert_first_active_key(&record).await;
-        if !matches!(inserted, Ok(true)) {
-            // Lost the race, or the write failed: the file must not outlive its row.
-            let _ = std::fs::remove_file(&path);
-            inserted?;
-        } else {
-            tracing::info!(kid = %pair.kid, alg = %alg, "created the first signing key");
-        }
-        records = store.signing_keys().await?;
+    /// Swaps in a rebuilt ring; requests holding the old one finish with it.
+    pub fn replace(&self, ring: KeyRing) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
     }
-    let mut keys = Vec::with_capacity(records.len());
-    for record in records {
-        keys.push((record.state, read_key(dir, &record.kid, record.alg)?));
-    }
-    KeyRing::new(keys)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::Algorithm;
 
     #[test]
     fn the_ring_publishes_every_key_and_signs_with_the_active_one() {
         let (a, _) = KeyPair::generate(Algorithm::Es256).unwrap();
         let (b, _) = KeyPair::generate(Algorithm::Es256).unwrap();
         let (kid_a, kid_b) = (a.kid.clone(), b.kid.clone());
-        let ring = KeyRing::new(vec![(KeyState::Retired, a), (KeyState::Active, b)]).unwrap();
+        let ring = KeyRing::new(vec![
+            (KeyState::Retired, Arc::new(a)),
+            (KeyState::Active, Arc::new(b)),
+        ])
+        .unwrap();
         assert_eq!(ring.signer().kid, kid_b);
         assert!(ring.verifier(kid_a.as_str()).is_some());
         let jwks: serde_json::Value = serde_json::from_slice(ring.jwks()).unwrap();
@@ -163,6 +145,6 @@ mod tests {
     #[test]
     fn a_ring_without_an_active_key_is_an_error() {
         let (a, _) = KeyPair::generate(Algorithm::Es256).unwrap();
-        assert!(KeyRing::new(vec![(KeyState::Next, a)]).is_err());
+        assert!(KeyRing::new(vec![(KeyState::Next, Arc::new(a))]).is_err());
     }
 }

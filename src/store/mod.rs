@@ -452,9 +452,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every key still in the ring (next, active, retired), oldest first.
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
-    /// Inserts `key` as the active key only if no key is active; false if another
-    /// instance got there first.
-    async fn insert_first_active_key(&self, key: &KeyRecord) -> Result<bool, StoreError>;
+    /// Inserts `key` in its state (`active` for the first key, `next` for a rotation)
+    /// only if no other key holds that state; false if another instance got there first.
+    async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError>;
+    /// Makes the next key `kid` active and retires the active one, in one transaction;
+    /// false (and nothing changed) if `kid` is no longer next.
+    async fn promote_key(&self, kid: &Kid, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Deletes a key that is not active: with `retired_before`, only a key retired by
+    /// then (the scheduled removal); without, a next or retired key (emergency). False
+    /// when nothing matched.
+    async fn remove_key(
+        &self,
+        kid: &Kid,
+        retired_before: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the database named by the settings (creating a SQLite file when missing).

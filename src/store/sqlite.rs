@@ -21,6 +21,7 @@ use super::{
 };
 use crate::clients::Client;
 use crate::domain::Username;
+use crate::keys::Kid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -485,18 +486,64 @@ impl Store for SqliteStore {
         rows.into_iter().map(KeyRecord::try_from).collect()
     }
 
-    async fn insert_first_active_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
-        // The partial unique index on state = 'active' makes a second active key a
-        // conflict, which `do nothing` turns into zero rows.
+    async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
+        // The partial unique indexes on state = 'active' and state = 'next' make a second
+        // one a conflict, which `do nothing` turns into zero rows.
         let done = sqlx::query(
             "insert into signing_keys (kid, alg, state, created_at, activated_at)
-             values (?1, ?2, 'active', ?3, ?4)
+             values (?1, ?2, ?3, ?4, ?5)
              on conflict do nothing",
         )
         .bind(key.kid.as_str())
         .bind(key.alg.as_str())
+        .bind(key.state.as_str())
         .bind(key.created_at)
         .bind(key.activated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn promote_key(&self, kid: &Kid, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Retire first: the unique index allows one active key at any moment.
+        sqlx::query(
+            "update signing_keys set state = 'retired', retired_at = ?1 where state = 'active'",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let promoted = sqlx::query(
+            "update signing_keys set state = 'active', activated_at = ?2
+             where kid = ?1 and state = 'next'",
+        )
+        .bind(kid.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if promoted.rows_affected() == 0 {
+            // Another instance promoted it first (or it was removed): change nothing.
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn remove_key(
+        &self,
+        kid: &Kid,
+        retired_before: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let done = match retired_before {
+            Some(cutoff) => sqlx::query(
+                "delete from signing_keys
+                 where kid = ?1 and state = 'retired' and retired_at <= ?2",
+            )
+            .bind(kid.as_str())
+            .bind(cutoff),
+            None => sqlx::query("delete from signing_keys where kid = ?1 and state <> 'active'")
+                .bind(kid.as_str()),
+        }
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

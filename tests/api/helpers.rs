@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use authd::auth::hash_password;
 use authd::config::{DatabaseUrl, Settings};
 use authd::domain::{Password, Role, Username};
+use authd::keys::KeyManager;
 use authd::startup::{open_store, Application};
 use authd::store::{NewUser, Store, User};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -95,6 +96,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub settings: Settings,
     pub keys_dir: PathBuf,
+    /// The key lifecycle: tests call `tick(now)` with a chosen time.
+    pub keys: Arc<KeyManager>,
     server: actix_web::dev::ServerHandle,
     background: tokio::task::AbortHandle,
     // Dropped last: the server's files and database.
@@ -193,7 +196,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 /// Boots an app on an existing database and key directory (a restart).
-pub async fn boot(settings: Settings, db: TestDb, keys: tempfile::TempDir) -> TestApp {
+pub async fn boot(settings: Settings, db: TestDb, key_dir: tempfile::TempDir) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let app = Application::with_listener(settings.clone(), listener)
         .await
@@ -201,6 +204,7 @@ pub async fn boot(settings: Settings, db: TestDb, keys: tempfile::TempDir) -> Te
     let port = app.port();
     let server = app.handle();
     let background = app.background();
+    let keys = app.keys();
     tokio::spawn(app.run_until_stopped());
     let store = open_store(&settings).await.unwrap();
     TestApp {
@@ -211,10 +215,11 @@ pub async fn boot(settings: Settings, db: TestDb, keys: tempfile::TempDir) -> Te
             .unwrap(),
         store,
         keys_dir: settings.keys.dir.clone(),
+        keys,
         settings,
         server,
         background,
-        _keys: keys,
+        _keys: key_dir,
         db,
     }
 }

@@ -13,6 +13,7 @@ mod introspect;
 mod keys;
 mod migrations;
 mod refresh;
+mod rotation;
 mod token;
 mod userinfo;
 mod well_known;
