@@ -6,7 +6,9 @@
 # In a fresh temp directory (SQLite database and keys there, nothing else touched):
 # `authd migrate`, `authd user add smoke --password-stdin`, then `authd serve` on a free
 # loopback port; once /healthz answers, ci/jwt_smoke.py verifies a token the way a
-# resource server would. Prints `jwt-smoke: ok kid=...`; on failure, the reason and the
+# resource server would. Then `authd keys rotate --alg RS256 --now` switches the running
+# server to an RSA key, and an RS256 token is verified the same way, with the ES256 key
+# still published. Prints `jwt-smoke: ok alg=... kid=...` twice; on failure, the reason and the
 # end of the server log, and exits 1. The server is stopped and the directory removed
 # on every exit.
 set -euo pipefail
@@ -57,6 +59,9 @@ export AUTHD__DATABASE__URL=sqlite://$TMP/authd.db
 export AUTHD__KEYS__DIR=$TMP/keys
 export AUTHD__SERVER__BIND=127.0.0.1:$PORT
 export AUTHD__SERVER__ISSUER=$BASE
+# Pick up the CLI's key rotation within a second.
+export AUTHD__KEYS__REFRESH_INTERVAL=1s
+export AUTHD__KEYS__PREPUBLISH=2s
 mkdir -m 0700 "$AUTHD__KEYS__DIR"
 cd "$TMP"
 
@@ -79,11 +84,19 @@ done
 [ -n "$ready" ] || { server_log_tail; die "authd serve did not answer $BASE/healthz within ${HEALTH_WAIT_SECONDS}s"; }
 
 # On failure the server log comes first, so the verifier's one-line reason is the last line.
-if out=$(JWT_SMOKE_PASSWORD=$PASSWORD python3 "$ROOT/ci/jwt_smoke.py" \
-    --base-url "$BASE" --issuer "$BASE" --username "$USERNAME" 2>&1); then
-    printf '%s\n' "$out"
-else
-    server_log_tail
-    printf '%s\n' "$out" >&2
-    exit 1
-fi
+verify() {
+    local out
+    if out=$(JWT_SMOKE_PASSWORD=$PASSWORD python3 "$ROOT/ci/jwt_smoke.py" \
+        --base-url "$BASE" --issuer "$BASE" --username "$USERNAME" "$@" 2>&1); then
+        printf '%s\n' "$out"
+    else
+        server_log_tail
+        printf '%s\n' "$out" >&2
+        exit 1
+    fi
+}
+
+verify --alg ES256
+"$BIN" keys rotate --alg RS256 --now >"$TMP/rotate.log" 2>&1 \
+    || { cat "$TMP/rotate.log" >&2; die "authd keys rotate --alg RS256 --now failed"; }
+verify --alg RS256 --wait 10

@@ -6,8 +6,12 @@ that knows nothing but the issuer URL:
 
 1. GET <base>/.well-known/openid-configuration and take only its `jwks_uri`;
 2. log in at <base>/auth/token with a JSON body;
-3. verify the access token with PyJWKClient(jwks_uri) and jwt.decode(algorithms=ES256,
+3. verify the access token with PyJWKClient(jwks_uri) and jwt.decode(algorithms=[--alg],
    audience=api, issuer=<issuer>), and check the RFC 9068 header and the claims.
+
+With --wait N it logs in again for up to N seconds until a token signed with --alg
+comes back (after `authd keys rotate --alg RS256 --now`, a running server switches
+within keys.refresh_interval).
 
 Only the standard library besides PyJWT (with its `cryptography` extra). The password
 comes from the JWT_SMOKE_PASSWORD environment variable, not argv. Prints
@@ -19,6 +23,7 @@ import json
 import os
 import sys
 import urllib.error
+import time
 import urllib.request
 
 import jwt
@@ -63,7 +68,21 @@ def tamper(token):
     return f"{head}.{payload}.{sig}"
 
 
-def run(base_url, issuer, username, password):
+def login_until(base_url, username, password, alg, wait_seconds):
+    """Log in until the access token's header alg is `alg` (or `wait_seconds` pass)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        tokens = http_json(f"{base_url}/auth/token", {"username": username, "password": password})
+        token = tokens.get("access_token")
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise SmokeFailure(f"/auth/token returned no compact JWT access_token (keys: {sorted(tokens)})")
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") == alg or time.monotonic() >= deadline:
+            return token, header
+        time.sleep(0.5)
+
+
+def run(base_url, issuer, username, password, alg, wait_seconds):
     discovery = http_json(f"{base_url}/.well-known/openid-configuration")
     if discovery.get("issuer") != issuer:
         raise SmokeFailure(f"discovery issuer is {discovery.get('issuer')!r}, expected {issuer!r}")
@@ -71,16 +90,11 @@ def run(base_url, issuer, username, password):
     if not isinstance(jwks_uri, str) or not jwks_uri.startswith(issuer):
         raise SmokeFailure(f"discovery jwks_uri {jwks_uri!r} is not an absolute URL under the issuer")
 
-    tokens = http_json(f"{base_url}/auth/token", {"username": username, "password": password})
-    token = tokens.get("access_token")
-    if not isinstance(token, str) or token.count(".") != 2:
-        raise SmokeFailure(f"/auth/token returned no compact JWT access_token (keys: {sorted(tokens)})")
-
-    header = jwt.get_unverified_header(token)
+    token, header = login_until(base_url, username, password, alg, wait_seconds)
     if header.get("typ") != "at+jwt":
         raise SmokeFailure(f"header typ is {header.get('typ')!r}, expected 'at+jwt' (RFC 9068)")
-    if header.get("alg") != "ES256":
-        raise SmokeFailure(f"header alg is {header.get('alg')!r}, expected 'ES256'")
+    if header.get("alg") != alg:
+        raise SmokeFailure(f"header alg is {header.get('alg')!r}, expected {alg!r}")
     kid = header.get("kid")
     if not kid:
         raise SmokeFailure("header has no kid")
@@ -94,7 +108,7 @@ def run(base_url, issuer, username, password):
         raise SmokeFailure(f"JWKS key id {signing_key.key_id!r} does not match header kid {kid!r}")
 
     decode = {
-        "algorithms": ["ES256"],
+        "algorithms": [alg],
         "audience": AUDIENCE,
         "issuer": issuer,
         "options": {"require": REQUIRED_CLAIMS},
@@ -130,17 +144,19 @@ def main():
     parser.add_argument("--base-url", required=True, help="where authd listens, e.g. http://127.0.0.1:8080")
     parser.add_argument("--issuer", required=True, help="the configured server.issuer")
     parser.add_argument("--username", required=True)
+    parser.add_argument("--alg", default="ES256", choices=["ES256", "RS256"])
+    parser.add_argument("--wait", type=float, default=0, help="seconds to wait for a token of --alg")
     args = parser.parse_args()
     password = os.environ.get("JWT_SMOKE_PASSWORD")
     if not password:
         print("jwt-smoke: FAIL JWT_SMOKE_PASSWORD is not set", file=sys.stderr)
         return 1
     try:
-        kid = run(args.base_url.rstrip("/"), args.issuer, args.username, password)
+        kid = run(args.base_url.rstrip("/"), args.issuer, args.username, password, args.alg, args.wait)
     except SmokeFailure as e:
         print(f"jwt-smoke: FAIL {e}", file=sys.stderr)
         return 1
-    print(f"jwt-smoke: ok kid={kid}")
+    print(f"jwt-smoke: ok alg={args.alg} kid={kid}")
     return 0
 
 

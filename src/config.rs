@@ -618,6 +618,27 @@ mod tests {
     }
 
     #[test]
+    fn the_jwks_max_age_and_retired_grace_follow_the_key_settings() {
+        let keys = KeySettings {
+            dir: PathBuf::from("keys"),
+            algorithm: Algorithm::Es256,
+            rotate_every: Duration::from_secs(30 * 86_400),
+            prepublish: Duration::from_secs(3600),
+            refresh_interval: Duration::from_secs(10),
+        };
+        assert_eq!(keys.jwks_max_age(), Duration::from_secs(300));
+        assert_eq!(
+            keys.retired_grace(Duration::from_secs(630)),
+            Duration::from_secs(10 + 630 + 300)
+        );
+        let short = KeySettings {
+            prepublish: Duration::from_secs(45),
+            ..keys
+        };
+        assert_eq!(short.jwks_max_age(), Duration::from_secs(35));
+    }
+
+    #[test]
     fn database_urls_of_other_schemes_are_rejected() {
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("postgres://u:p@h/db").is_ok());

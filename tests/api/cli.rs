@@ -205,6 +205,10 @@ async fn invalid_configuration_stops_with_one_line_naming_the_setting() {
         ("AUTHD__PASSWORD__ITERATIONS", "many", "password.iterations"),
         ("AUTHD__SERVER__ISSUER", "ftp://x", "server.issuer"),
         ("AUTHD__REDIS__URL", "http://x", "redis.url"),
+        // A key must be published (by every instance) before it signs ...
+        ("AUTHD__KEYS__PREPUBLISH", "10s", "keys.prepublish"),
+        // ... and must sign for a while before the next takes over.
+        ("AUTHD__KEYS__ROTATE_EVERY", "1h", "keys.rotate_every"),
     ] {
         let output = run_cli(&db, &app.keys_dir, &["migrate"], None, &[(key, value)]);
         assert_one_line_error(&output, 1, needle);
