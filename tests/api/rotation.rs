@@ -296,7 +296,7 @@ async fn a_rotation_through_one_instance_reaches_the_other_within_the_refresh_in
         }
         // One refresh interval, plus slack for a loaded machine.
         assert!(
-            start.elapsed() < Duration::from_secs(3),
+            start.elapsed() < Duration::from_secs(4),
             "the other instance did not publish the new key"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
