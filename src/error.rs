@@ -112,6 +112,18 @@ impl OAuthError {
         e
     }
 
+    /// 429 + `Retry-After` (spec §3): too many failed logins for this username or
+    /// source address. The same for every username, existing or not.
+    pub fn too_many_attempts(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many failed login attempts; retry later",
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
+    }
+
     /// 500 with an opaque body. The caller logs the cause before returning this.
     pub fn internal() -> Self {
         Self::new(
@@ -166,6 +178,13 @@ impl From<crate::auth::AuthError> for OAuthError {
         use crate::auth::{AuthError, PoolError};
         match e {
             AuthError::InvalidCredentials => Self::invalid_grant("invalid username or password"),
+            AuthError::Throttle(crate::auth::ThrottleError::Throttled(wait)) => {
+                Self::too_many_attempts(wait.as_secs())
+            }
+            AuthError::Throttle(crate::auth::ThrottleError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "login throttle state unavailable");
+                Self::unavailable(2)
+            }
             AuthError::Pool(PoolError::Busy) => {
                 tracing::warn!("argon2 queue full: shedding load with 503");
                 Self::unavailable(1)

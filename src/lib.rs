@@ -9,6 +9,7 @@ pub mod keys;
 pub mod revocation;
 pub mod routes;
 pub mod sessions;
+pub mod shared_state;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 
-use crate::auth::{Authenticator, HashPool};
+use crate::auth::{Authenticator, HashPool, Throttle};
 use crate::clients::Clients;
 use crate::config::Settings;
 use crate::keys::lifecycle::Policy;
@@ -19,6 +19,7 @@ use crate::keys::{KeyManager, SharedKeyRing};
 use crate::revocation::Revocations;
 use crate::routes::{health, introspect, logout, revoke, token, userinfo, well_known};
 use crate::sessions::Sessions;
+use crate::shared_state;
 use crate::store::{self, Store};
 use crate::telemetry;
 use crate::tokens::{TokenIssuer, Validator};
@@ -27,6 +28,8 @@ use crate::tokens::{TokenIssuer, Validator};
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub authenticator: Authenticator,
+    /// Peers whose `X-Forwarded-For` is believed for the source address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub sessions: Sessions,
     pub revocations: Arc<Revocations>,
     pub keys: SharedKeyRing,
@@ -96,14 +99,18 @@ impl Application {
             .await
             .context("cannot load the registered clients")?;
         let access_ttl = settings.tokens.access_ttl.as_secs() as i64;
-        let redis = settings
-            .redis
-            .url
-            .as_ref()
-            .map(|url| (url.expose_secret(), settings.redis.key_prefix.as_str()));
+        let redis = match &settings.redis.url {
+            Some(url) => Some(shared_state::connect(url.expose_secret()).await?),
+            None => None,
+        };
+        let prefix = settings.redis.key_prefix.as_str();
+        let throttle = Arc::new(Throttle::new(
+            &settings.login,
+            redis.clone().map(|conn| (conn, prefix)),
+        ));
         let revocations = Revocations::start(
             Arc::clone(&store),
-            redis,
+            redis.map(|conn| (conn, prefix)),
             settings.tokens.access_window(),
             Utc::now(),
         )
@@ -138,7 +145,8 @@ impl Application {
             settings.tokens.refresh_absolute_ttl,
         )?;
         let state = web::Data::new(AppState {
-            authenticator: Authenticator::new(Arc::clone(&store), hasher),
+            authenticator: Authenticator::new(Arc::clone(&store), hasher, throttle),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
             sessions,
             revocations,
             store,

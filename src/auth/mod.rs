@@ -1,13 +1,16 @@
 //! "Are these credentials right?": argon2id on a bounded pool, a dummy hash for
-//! unknown users, and rehashing under newer parameters.
+//! unknown users, rehashing under newer parameters, and login throttling.
 
 mod password;
+mod throttle;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 pub use password::{hash_password, HashPool, Hasher, PoolError, Verdict};
+pub use throttle::{Attempt, Outcome, Throttle, ThrottleError};
 
 use crate::domain::{Password, Username};
 use crate::store::{Store, StoreError, User};
@@ -18,6 +21,8 @@ pub enum AuthError {
     #[error("invalid username or password")]
     InvalidCredentials,
     #[error(transparent)]
+    Throttle(#[from] ThrottleError),
+    #[error(transparent)]
     Pool(#[from] PoolError),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -27,17 +32,50 @@ pub enum AuthError {
 pub struct Authenticator {
     store: Arc<dyn Store>,
     hasher: HashPool,
+    throttle: Arc<Throttle>,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>, hasher: HashPool) -> Self {
-        Self { store, hasher }
+    pub fn new(store: Arc<dyn Store>, hasher: HashPool, throttle: Arc<Throttle>) -> Self {
+        Self {
+            store,
+            hasher,
+            throttle,
+        }
     }
 
-    /// Checks a username and password. An unknown user costs the same argon2 work as a
-    /// known one, and all three failures look alike to the caller.
+    /// Checks a username and password from `source`, unless that username or address is
+    /// throttled. An unknown user costs the same argon2 work and the same throttle count
+    /// as a known one, and all three failures look alike to the caller.
     #[tracing::instrument(name = "authenticate", skip_all)]
     pub async fn authenticate(
+        &self,
+        username: &Username,
+        password: &Password,
+        source: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<User, AuthError> {
+        let attempt = Attempt::new(username, source);
+        if let Err(e) = self.throttle.begin(&attempt, now).await {
+            if matches!(e, ThrottleError::Throttled(_)) {
+                tracing::warn!(event = "login_throttled", source = %source, "login refused: too many failures");
+            }
+            return Err(e.into());
+        }
+        let result = self.check(username, password, now).await;
+        let outcome = match &result {
+            Ok(_) => Outcome::Succeeded,
+            Err(AuthError::InvalidCredentials) => {
+                tracing::info!(event = "login_failed", source = %source, "login failed");
+                Outcome::Failed
+            }
+            Err(_) => Outcome::Refunded,
+        };
+        self.throttle.settle(&attempt, outcome, now).await;
+        result
+    }
+
+    async fn check(
         &self,
         username: &Username,
         password: &Password,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use self::local::LocalCache;
 use self::redis_cache::RedisCache;
+use crate::shared_state::RedisConnection;
 use crate::store::{Revocation, RevocationKind, RevokeReason, Revoking, Store, StoreError};
 
 /// How often an instance polls the database for revocations made elsewhere.
@@ -52,12 +53,12 @@ impl Revocations {
     /// Connects the cache and fills it from the database.
     pub async fn start(
         store: Arc<dyn Store>,
-        redis: Option<(&str, &str)>,
+        redis: Option<(RedisConnection, &str)>,
         access_window: Duration,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Arc<Self>> {
         let cache = match redis {
-            Some((url, prefix)) => Cache::Redis(RedisCache::connect(url, prefix).await?),
+            Some((conn, prefix)) => Cache::Redis(RedisCache::new(conn, prefix)),
             None => Cache::Local(LocalCache::default()),
         };
         let access_window = chrono::Duration::from_std(access_window)?;

@@ -1,41 +1,24 @@
-//! The Redis revocation cache, shared by every instance. The only code importing redis.
+//! The Redis revocation cache, shared by every instance.
 //! Keys: `<prefix>rev:jti:<jti>` and `<prefix>rev:sid:<sid>`, each expiring with what
 //! it revokes, and `<prefix>rev:loaded`, set once the cache holds everything the
 //! database does; its absence means Redis lost its state.
 
-use std::time::Duration;
-
-use anyhow::Context;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::shared_state::RedisConnection;
 use crate::store::{Revocation, RevocationKind};
 
 pub struct RedisCache {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
 }
 
 impl RedisCache {
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).context("redis.url is not a valid Redis URL")?;
-        // Short timeouts: a request waiting on a dead Redis should get its 503 quickly.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(1))
-            .set_number_of_retries(1)
-            .set_max_delay(500);
-        let conn = tokio::time::timeout(
-            Duration::from_secs(5),
-            client.get_connection_manager_with_config(config),
-        )
-        .await
-        .context("cannot connect to Redis at redis.url (timed out)")?
-        .context("cannot connect to Redis at redis.url")?;
-        Ok(Self {
+    pub fn new(conn: RedisConnection, prefix: &str) -> Self {
+        Self {
             conn,
             prefix: prefix.to_owned(),
-        })
+        }
     }
 
     fn key(&self, kind: RevocationKind, value: &str) -> String {

@@ -11,6 +11,8 @@ pub mod token;
 pub mod userinfo;
 pub mod well_known;
 
+use std::net::IpAddr;
+
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
@@ -28,6 +30,31 @@ pub async fn authorize(
 ) -> Result<AccessClaims, OAuthError> {
     let token = bearer_token(req)?;
     Ok(state.sessions.verify_access(token, now).await?)
+}
+
+/// The client's address (for login throttling): the peer, or, when the peer is a
+/// trusted proxy (`server.trusted_proxies`), the nearest address in `X-Forwarded-For`
+/// that is not itself a trusted proxy. A header from anyone else is ignored, so a client
+/// cannot pick the address it is counted under.
+pub fn source_address(req: &HttpRequest, trusted: &[IpAddr]) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|hop| hop.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    hops.into_iter()
+        .rev()
+        .find(|hop| !trusted.contains(hop))
+        .unwrap_or(peer)
 }
 
 /// The bearer token of the `Authorization` header (RFC 6750 §2.1; the scheme name is

@@ -1,5 +1,6 @@
 //! `POST /auth/token` and `POST /auth/refresh` (spec §3, RFC 6749 §4.3, §5 and §6).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -8,7 +9,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::body::{read_params, BodyKind, Params};
-use super::client_auth;
+use super::{client_auth, source_address};
 use crate::clients::{Client, Presented};
 use crate::domain::{GrantType, Password, Scopes, Username};
 use crate::error::OAuthError;
@@ -108,7 +109,8 @@ pub async fn token(
         .map_err(|_| OAuthError::unsupported_grant_type("grant_type is not supported"))?;
     let client = client_for(&req, &mut params, &state, grant).await?;
     let request = TokenRequest::parse(grant, &mut params)?;
-    respond(&state, &client, request).await
+    let source = source_address(&req, &state.trusted_proxies);
+    respond(&state, &client, request, source).await
 }
 
 /// `POST /auth/refresh`: `refresh_token` in a JSON or form body, exactly like the
@@ -129,13 +131,15 @@ pub async fn refresh(
     }
     let client = client_for(&req, &mut params, &state, GrantType::RefreshToken).await?;
     let request = TokenRequest::parse(GrantType::RefreshToken, &mut params)?;
-    respond(&state, &client, request).await
+    let source = source_address(&req, &state.trusted_proxies);
+    respond(&state, &client, request, source).await
 }
 
 async fn respond(
     state: &AppState,
     client: &Client,
     request: TokenRequest,
+    source: IpAddr,
 ) -> Result<HttpResponse, OAuthError> {
     let now = Utc::now();
     let granted = |scope| {
@@ -152,7 +156,7 @@ async fn respond(
             let scopes = granted(scope)?;
             let user = state
                 .authenticator
-                .authenticate(&username, &password, now)
+                .authenticate(&username, &password, source, now)
                 .await?;
             state.sessions.start(user, client, scopes, now).await?
         }

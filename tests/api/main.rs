@@ -14,6 +14,7 @@ mod keys;
 mod migrations;
 mod refresh;
 mod rotation;
+mod throttle;
 mod token;
 mod userinfo;
 mod well_known;
