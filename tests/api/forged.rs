@@ -28,7 +28,18 @@ impl Forger {
     }
 }
 
+/// Rejected at both places that accept an access token: userinfo (401) and
+/// introspection (`active: false`).
 async fn assert_rejected(app: &TestApp, token: &str, case: &str) {
+    assert_rejected_at_userinfo(app, token, case).await;
+    assert_eq!(
+        app.introspect(token).await,
+        json!({"active": false}),
+        "{case}: introspection"
+    );
+}
+
+async fn assert_rejected_at_userinfo(app: &TestApp, token: &str, case: &str) {
     let response = app.userinfo(token).await;
     assert_eq!(response.status(), 401, "{case} must be rejected");
     let challenge = response.headers()["www-authenticate"]
@@ -47,10 +58,20 @@ async fn assert_rejected(app: &TestApp, token: &str, case: &str) {
 async fn the_control_forgery_is_accepted() {
     let app = spawn_app().await;
     let forger = Forger::new(&app).await;
-    let response = app
-        .userinfo(&forger.sign(&forger.header(), &forger.claims()))
-        .await;
-    assert_eq!(response.status(), 200);
+    let control = forger.sign(&forger.header(), &forger.claims());
+    assert_eq!(app.userinfo(&control).await.status(), 200);
+    assert_eq!(app.introspect(&control).await["active"], true);
+}
+
+#[tokio::test]
+async fn a_refresh_token_presented_as_a_bearer_token_is_rejected() {
+    let app = spawn_app().await;
+    app.add_user("alice", PASSWORD, &[]).await;
+    let pair = app.login_pair("alice", PASSWORD).await;
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    assert_rejected(&app, refresh, "a refresh token as a bearer token").await;
+    // And it was not consumed by being presented there.
+    assert_eq!(app.refresh(refresh).await.status(), 200);
 }
 
 #[tokio::test]
@@ -157,17 +178,20 @@ async fn claims_outside_the_rules_are_rejected() {
             f.with_claim("iss", json!(format!("{ISSUER}/"))),
             "issuer with a trailing slash",
         ),
-        (
-            f.with_claim("sub", json!("not-a-uuid")),
-            "a subject that is no user",
-        ),
-        (
-            f.with_claim("sub", json!(uuid::Uuid::new_v4().to_string())),
-            "a subject that does not exist",
-        ),
     ];
     for (token, case) in cases {
         assert_rejected(&app, &token, case).await;
+    }
+    // A valid signature over a subject that is no user: userinfo finds no one. (Only
+    // the holder of our private key could make one.)
+    for (sub, case) in [
+        ("not-a-uuid".to_owned(), "a subject that is no user"),
+        (
+            uuid::Uuid::new_v4().to_string(),
+            "a subject that does not exist",
+        ),
+    ] {
+        assert_rejected_at_userinfo(&app, &f.with_claim("sub", json!(sub)), case).await;
     }
     let mut claims = f.claims();
     claims.as_object_mut().unwrap().remove("exp");

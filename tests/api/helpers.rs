@@ -389,6 +389,34 @@ impl TestApp {
         secret.map(|s| s.expose().to_owned())
     }
 
+    /// Introspects `token` as a resource server (a confidential client registered on
+    /// first use) and returns the RFC 7662 answer.
+    pub async fn introspect(&self, token: &str) -> Value {
+        use authd::domain::{ClientId, ClientSecret, Scopes};
+        const ID: &str = "test-resource-server";
+        const SECRET: &str = "test-resource-server-secret-0123456789";
+        if self.store.client_by_id(ID).await.unwrap().is_none() {
+            let client = authd::clients::Client {
+                id: ClientId::parse(ID).unwrap(),
+                secret: Some(ClientSecret::parse_new(SECRET).unwrap().digest()),
+                grants: Default::default(),
+                audience: vec![ID.to_owned()],
+                scopes: Scopes::default(),
+                default_scopes: Scopes::default(),
+                created_at: None,
+            };
+            self.store
+                .create_client(&client, chrono::Utc::now())
+                .await
+                .unwrap();
+        }
+        let response = self
+            .post_form_basic("/auth/introspect", (ID, SECRET), &[("token", token)])
+            .await;
+        assert_eq!(response.status(), 200, "introspection answers 200");
+        response.json().await.unwrap()
+    }
+
     /// POSTs a form authenticated with HTTP Basic (`client_secret_basic`).
     pub async fn post_form_basic(
         &self,

@@ -9,6 +9,7 @@ mod forged;
 mod forger;
 mod health;
 mod helpers;
+mod hostile;
 mod introspect;
 mod keys;
 mod migrations;

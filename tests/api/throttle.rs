@@ -154,10 +154,7 @@ async fn concurrent_guesses_cannot_slip_past_the_limit() {
             other => panic!("unexpected status {other}"),
         }
     }
-    assert!(
-        (1..=5).contains(&checked),
-        "{checked} guesses were checked"
-    );
+    assert!((1..=5).contains(&checked), "{checked} guesses were checked");
     assert_throttled(login(&app, "198.51.100.99", "alice", PASSWORD).await).await;
 }
 
