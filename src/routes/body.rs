@@ -61,9 +61,14 @@ pub async fn read_params(req: &HttpRequest, payload: web::Payload) -> Result<Par
     let body = tokio::time::timeout(BODY_TIMEOUT, read_limited(payload))
         .await
         .map_err(|_| OAuthError::invalid_request("timed out reading the request body"))??;
+    parse(kind, &body)
+}
+
+/// Parses a complete body of `kind` (public for the fuzz targets in `fuzz/`).
+pub fn parse(kind: BodyKind, body: &[u8]) -> Result<Params, OAuthError> {
     let fields = match kind {
-        BodyKind::Form => parse_form(&body)?,
-        BodyKind::Json => parse_json(&body)?,
+        BodyKind::Form => parse_form(body)?,
+        BodyKind::Json => parse_json(body)?,
     };
     Ok(Params { kind, fields })
 }

@@ -1,9 +1,6 @@
 //! The `authd` binary: user commands, exit codes, one-line errors, config, shutdown.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use crate::helpers::{run_cli, spawn_app, PASSWORD};
+use crate::helpers::{run_cli, spawn_app, ServeProcess, PASSWORD};
 
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -284,38 +281,8 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
     let app = spawn_app().await;
     let secret_password = "Quokka-Zebra-Unique-Secret-4431";
     app.add_user("carol", secret_password, &[]).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
-        .arg("serve")
-        .env_clear()
-        .env("AUTHD__DATABASE__URL", &app.db.url)
-        .env("AUTHD__KEYS__DIR", &app.keys_dir)
-        .env("AUTHD__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("AUTHD__PASSWORD__MEMORY_KIB", "1024")
-        .env("AUTHD__PASSWORD__ITERATIONS", "1")
-        .env("AUTHD__LOG__FORMAT", "json")
-        .env("AUTHD__LOG__LEVEL", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/healthz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "authd serve answered /healthz");
+    let server = ServeProcess::start(&app, &[]).await;
+    let base = server.base.clone();
 
     // Every flow this server has, with values that must never reach a log line.
     let client = reqwest::Client::new();
@@ -350,30 +317,8 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
         .await
         .unwrap();
 
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let mut status = None;
-    for _ in 0..150 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let status = status.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("authd did not stop after SIGTERM");
-    });
+    let (status, logs) = server.stop().await;
     assert!(status.success(), "exit status {status}");
-    let output = child.wait_with_output().unwrap();
-    let logs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(
         logs.lines()
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),

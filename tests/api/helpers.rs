@@ -439,6 +439,87 @@ impl TestApp {
     }
 }
 
+/// `authd serve` as a child process on a free port with JSON logs at debug level, its
+/// output captured: for tests of the binary itself (signals, what it logs).
+pub struct ServeProcess {
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl ServeProcess {
+    /// Starts it on `app`'s database and keys and waits until /healthz answers.
+    pub async fn start(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("AUTHD__DATABASE__URL", &app.db.url)
+            .env("AUTHD__KEYS__DIR", &app.keys_dir)
+            .env("AUTHD__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("AUTHD__PASSWORD__MEMORY_KIB", "1024")
+            .env("AUTHD__PASSWORD__ITERATIONS", "1")
+            .env("AUTHD__LOG__FORMAT", "json")
+            .env("AUTHD__LOG__LEVEL", "debug")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(url) = test_redis_url() {
+            command
+                .env("AUTHD__REDIS__URL", url)
+                .env("AUTHD__REDIS__KEY_PREFIX", &app.settings.redis.key_prefix);
+        }
+        let child = command.spawn().unwrap();
+        let this = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        for _ in 0..100 {
+            if reqwest::get(format!("{}/healthz", this.base))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return this;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("authd serve did not answer /healthz within 10 s");
+    }
+
+    /// Sends SIGTERM, waits (at most 15 s) for the exit, and returns its status and
+    /// everything it printed.
+    pub async fn stop(mut self) -> (std::process::ExitStatus, String) {
+        assert!(Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let mut status = None;
+        for _ in 0..150 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                status = Some(s);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let Some(status) = status else {
+            let _ = self.child.kill();
+            panic!("authd did not stop after SIGTERM");
+        };
+        let output = self.child.wait_with_output().unwrap();
+        let logs = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (status, logs)
+    }
+}
+
 /// Runs the `authd` binary with a clean environment pointing at `db_url` and `keys_dir`.
 pub fn run_cli(
     db_url: &str,

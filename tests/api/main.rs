@@ -15,6 +15,7 @@ mod keys;
 mod migrations;
 mod refresh;
 mod rotation;
+mod secrets;
 mod throttle;
 mod token;
 mod userinfo;

@@ -486,7 +486,7 @@ async fn every_bad_input_gets_its_4xx_never_a_5xx() {
 }
 
 #[tokio::test]
-async fn basic_client_authentication_fails_while_only_the_public_client_exists() {
+async fn the_public_default_client_presenting_a_secret_fails_client_authentication() {
     let app = spawn_app().await;
     app.add_user("alice", PASSWORD, &[]).await;
     let response = app
