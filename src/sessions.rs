@@ -108,7 +108,7 @@ impl Sessions {
         };
         let refresh = RefreshToken::generate();
         self.store.create_family(&family, &refresh.hash()).await?;
-        let access = self.issue(&user, client, &scopes, family.id, now)?;
+        let access = self.issue(user.id, user.roles.clone(), client, &scopes, family.id, now)?;
         tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "session started");
         Ok(TokenPair {
             access,
@@ -151,13 +151,30 @@ impl Sessions {
     ) -> Result<TokenPair, SessionError> {
         let token = RefreshToken::parse(presented).ok_or(SessionError::InvalidGrant)?;
         let hash = token.hash();
-        // A refresh token only works for the client it was issued to; checked before
-        // consuming, so another client cannot burn it.
+        let next = RefreshToken::generate();
+        // The hot path: a live token of a live family of this client, rotated in one
+        // round trip.
+        if let Some((family, roles)) = self
+            .store
+            .rotate_live_refresh_token(&hash, &next.hash(), client.id.as_str(), self.idle_ttl, now)
+            .await?
+        {
+            let scopes = Scopes::parse(&family.scope).unwrap_or_default();
+            let access = self.issue(family.user_id, roles, client, &scopes, family.id, now)?;
+            tracing::info!(user_id = %family.user_id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "refresh token rotated");
+            return Ok(TokenPair {
+                access,
+                refresh: Some(next),
+                scopes,
+            });
+        }
+        // Anything else is an error; this path tells which, and acts on reuse. A refresh
+        // token only works for the client it was issued to: checked before consuming, so
+        // another client cannot burn it.
         match self.store.family_by_token(&hash).await? {
             Some(family) if family.client_id == client.id.as_str() => {}
             _ => return Err(SessionError::InvalidGrant),
         }
-        let next = RefreshToken::generate();
         match self
             .store
             .rotate_refresh_token(
@@ -174,7 +191,7 @@ impl Sessions {
                     None => return Err(SessionError::InvalidGrant),
                 };
                 let scopes = Scopes::parse(&family.scope).unwrap_or_default();
-                let access = self.issue(&user, client, &scopes, family.id, now)?;
+                let access = self.issue(user.id, user.roles, client, &scopes, family.id, now)?;
                 tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "refresh token rotated");
                 Ok(TokenPair {
                     access,
@@ -205,19 +222,20 @@ impl Sessions {
 
     fn issue(
         &self,
-        user: &User,
+        user_id: Uuid,
+        roles: Vec<String>,
         client: &Client,
         scopes: &Scopes,
         sid: Uuid,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, SessionError> {
         let grant = AccessGrant {
-            subject: user.id.to_string(),
+            subject: user_id.to_string(),
             client_id: client.id.as_str(),
             audience: &client.audience,
             scopes,
             sid: Some(sid.to_string()),
-            roles: user.roles.clone(),
+            roles,
         };
         Ok(self.issuer.issue(grant, now.timestamp())?)
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use password::{hash_password, HashPool, Hasher, PoolError, Verdict};
+pub use password::{check as check_password, hash_password, HashPool, Hasher, PoolError, Verdict};
 pub use throttle::{Attempt, Outcome, Throttle, ThrottleError};
 
 use crate::domain::{Password, Username};

@@ -57,6 +57,11 @@ impl Hasher {
         Ok(Self { argon2, params })
     }
 
+    /// The parameters new hashes are made with.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
     /// Hashes `password` with a random salt into a PHC string.
     pub fn hash(&self, password: &[u8]) -> Result<PasswordHash, PoolError> {
         let salt = SaltString::generate(&mut OsRng);
@@ -150,22 +155,30 @@ impl HashPool {
         let phc = stored.map_or_else(|| self.dummy.as_str().to_owned(), |h| h.0);
         let params = self.hasher.params.clone();
         self.run(move || {
-            let Ok(parsed) = Phc::new(&phc) else {
-                return Verdict {
-                    matched: false,
-                    needs_rehash: false,
-                };
-            };
-            // The hash's own algorithm and parameters are used to verify it.
-            let matched = Argon2::default()
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok();
+            let verdict = check(&phc, password.expose().as_bytes(), &params);
             Verdict {
-                matched: matched && known,
-                needs_rehash: matched && known && outdated(&parsed, &params),
+                matched: verdict.matched && known,
+                needs_rehash: verdict.needs_rehash && known,
             }
         })
         .await
+    }
+}
+
+/// The argon2 check itself, on the calling thread (the pool's workers run it; the
+/// `ops` benchmark times it). The hash's own algorithm and parameters verify it; a
+/// match under other parameters than `params` needs a rehash.
+pub fn check(phc: &str, password: &[u8], params: &Params) -> Verdict {
+    let Ok(parsed) = Phc::new(phc) else {
+        return Verdict {
+            matched: false,
+            needs_rehash: false,
+        };
+    };
+    let matched = Argon2::default().verify_password(password, &parsed).is_ok();
+    Verdict {
+        matched,
+        needs_rehash: matched && outdated(&parsed, params),
     }
 }
 

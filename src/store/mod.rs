@@ -407,6 +407,20 @@ pub trait Store: Send + Sync + 'static {
         idle_ttl: chrono::Duration,
         revoking: Revoking,
     ) -> Result<Rotation, StoreError>;
+    /// The refresh hot path, in one round trip on Postgres: consumes `presented` only if
+    /// it is unconsumed, of a live family (not revoked, within its absolute lifetime and
+    /// used within `idle_ttl`) issued to `client_id`, of an enabled user; stores
+    /// `new_hash` as its successor and touches the family. Returns the family and the
+    /// user's roles, or `None` when any condition fails: the caller then takes
+    /// `rotate_refresh_token` to tell reuse, expiry and revocation apart.
+    async fn rotate_live_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        new_hash: &[u8],
+        client_id: &str,
+        idle_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Family, Vec<String>)>, StoreError>;
     /// The family a refresh token belongs to, consumed or not.
     async fn family_by_token(&self, token_hash: &[u8]) -> Result<Option<Family>, StoreError>;
     /// Revokes a family (its refresh tokens and, by `sid`, its access tokens); false if

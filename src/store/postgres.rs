@@ -293,6 +293,45 @@ impl Store for PgStore {
         }))
     }
 
+    async fn rotate_live_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        new_hash: &[u8],
+        client_id: &str,
+        idle_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Family, Vec<String>)>, StoreError> {
+        // One statement, one round trip, atomic on its own: of concurrent callers only one
+        // update of the token row can see `consumed_at is null`.
+        let row: Option<LiveRotationRow> = sqlx::query_as(&format!(
+            "with consumed as (
+                 update refresh_tokens t set consumed_at = $3
+                 from refresh_families f, users u
+                 where t.token_hash = $1 and t.consumed_at is null
+                   and f.id = t.family_id and f.client_id = $4 and f.revoked_at is null
+                   and f.expires_at > $3 and f.last_used_at > $5
+                   and u.id = f.user_id and not u.disabled
+                 returning t.family_id
+             ), successor as (
+                 insert into refresh_tokens (token_hash, family_id, created_at)
+                 select $2, family_id, $3 from consumed
+             ), touched as (
+                 update refresh_families f set last_used_at = $3
+                 from consumed c where f.id = c.family_id
+                 returning {FAMILY_COLUMNS_F}
+             )
+             select touched.*, u.roles from touched join users u on u.id = touched.user_id"
+        ))
+        .bind(presented_hash)
+        .bind(new_hash)
+        .bind(now)
+        .bind(client_id)
+        .bind(now - idle_ttl)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.family.into(), r.roles)))
+    }
+
     async fn family_by_token(&self, token_hash: &[u8]) -> Result<Option<Family>, StoreError> {
         let row: Option<FamilyRow> = sqlx::query_as(&format!(
             "select {FAMILY_COLUMNS} from refresh_families
@@ -537,6 +576,13 @@ impl From<FamilyRow> for Family {
             revoked_reason: r.revoked_reason,
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveRotationRow {
+    #[sqlx(flatten)]
+    family: FamilyRow,
+    roles: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]

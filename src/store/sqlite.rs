@@ -333,6 +333,59 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn rotate_live_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        new_hash: &[u8],
+        client_id: &str,
+        idle_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Family, Vec<String>)>, StoreError> {
+        // SQLite has no data-modifying CTEs; the file is local, so a short transaction
+        // costs no network round trips. Its first statement is the one conditional
+        // update that only one caller can win.
+        let mut tx = self.pool.begin().await?;
+        let consumed: Option<(String,)> = sqlx::query_as(
+            "update refresh_tokens set consumed_at = ?2
+             where token_hash = ?1 and consumed_at is null
+               and family_id in (
+                   select f.id from refresh_families f join users u on u.id = f.user_id
+                   where f.client_id = ?3 and f.revoked_at is null
+                     and f.expires_at > ?2 and f.last_used_at > ?4 and u.disabled = 0)
+             returning family_id",
+        )
+        .bind(presented_hash)
+        .bind(now)
+        .bind(client_id)
+        .bind(now - idle_ttl)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((family_id,)) = consumed else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "insert into refresh_tokens (token_hash, family_id, created_at) values (?1, ?2, ?3)",
+        )
+        .bind(new_hash)
+        .bind(&family_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let family: FamilyRow = sqlx::query_as(&format!(
+            "update refresh_families set last_used_at = ?2 where id = ?1 returning {FAMILY_COLUMNS}"
+        ))
+        .bind(&family_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (roles,): (String,) = sqlx::query_as("select roles from users where id = ?1")
+            .bind(&family.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some((Family::try_from(family)?, from_json_array(&roles)?)))
+    }
+
     async fn family_by_token(&self, token_hash: &[u8]) -> Result<Option<Family>, StoreError> {
         let row: Option<FamilyRow> = sqlx::query_as(&format!(
             "select {FAMILY_COLUMNS} from refresh_families
