@@ -22,12 +22,15 @@ use crate::sessions::Sessions;
 use crate::shared_state;
 use crate::store::{self, Store};
 use crate::telemetry;
+use crate::user_cache::UserCache;
 use crate::tokens::{TokenIssuer, Validator};
 
 /// What every request handler can reach.
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub authenticator: Authenticator,
+    /// Users read by userinfo, kept for a second.
+    pub users: UserCache,
     /// Peers whose `X-Forwarded-For` is believed for the source address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub sessions: Sessions,
@@ -35,8 +38,9 @@ pub struct AppState {
     pub keys: SharedKeyRing,
     pub clients: Arc<Clients>,
     pub issuer_url: String,
-    /// JWKS `Cache-Control: max-age`, never longer than `keys.prepublish` (spec §3).
-    pub jwks_max_age: u64,
+    /// The JWKS `Cache-Control` (`public, max-age=N`), N never longer than
+    /// `keys.prepublish` (spec §3); built once.
+    pub jwks_cache_control: actix_web::http::header::HeaderValue,
 }
 
 /// The store and password pool, opened and migrated: what `serve` and the user
@@ -146,6 +150,7 @@ impl Application {
         )?;
         let state = web::Data::new(AppState {
             authenticator: Authenticator::new(Arc::clone(&store), hasher, throttle),
+            users: UserCache::new(Arc::clone(&store)),
             trusted_proxies: settings.server.trusted_proxies.clone(),
             sessions,
             revocations,
@@ -153,7 +158,10 @@ impl Application {
             keys,
             clients,
             issuer_url: settings.server.issuer.clone(),
-            jwks_max_age: settings.keys.jwks_max_age().as_secs(),
+            jwks_cache_control: actix_web::http::header::HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                settings.keys.jwks_max_age().as_secs()
+            ))?,
         });
 
         let mut server = HttpServer::new(move || {

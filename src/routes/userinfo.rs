@@ -11,10 +11,10 @@ use crate::error::OAuthError;
 use crate::startup::AppState;
 
 #[derive(Serialize)]
-struct UserInfo {
+struct UserInfo<'a> {
     sub: String,
-    preferred_username: String,
-    roles: Vec<String>,
+    preferred_username: &'a str,
+    roles: &'a [String],
 }
 
 pub async fn userinfo(
@@ -30,7 +30,7 @@ pub async fn userinfo(
     }
     let id =
         Uuid::parse_str(&claims.sub).map_err(|_| OAuthError::invalid_token("token is invalid"))?;
-    let user = match state.store.user_by_id(id).await? {
+    let user = match state.users.get(id).await? {
         Some(user) if !user.disabled => user,
         _ => return Err(OAuthError::invalid_token("token is invalid")),
     };
@@ -38,7 +38,7 @@ pub async fn userinfo(
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(UserInfo {
             sub: claims.sub,
-            preferred_username: user.username,
-            roles: user.roles,
+            preferred_username: &user.username,
+            roles: &user.roles,
         }))
 }

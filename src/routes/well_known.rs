@@ -9,9 +9,11 @@ use crate::domain::GrantType;
 use crate::startup::AppState;
 
 pub async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // The body, its ETag and the Cache-Control value are built once (per ring change);
+    // a request only clones reference-counted bytes.
     let ring = state.keys.current();
     let etag = ring.etag();
-    let cache_control = format!("public, max-age={}", state.jwks_max_age);
+    let cache_control = state.jwks_cache_control.clone();
     let not_modified = if_none_match(&req, etag);
     let mut response = if not_modified {
         HttpResponse::NotModified()
