@@ -22,8 +22,8 @@ use crate::sessions::Sessions;
 use crate::shared_state;
 use crate::store::{self, Store};
 use crate::telemetry;
-use crate::user_cache::UserCache;
 use crate::tokens::{TokenIssuer, Validator};
+use crate::user_cache::UserCache;
 
 /// What every request handler can reach.
 pub struct AppState {
