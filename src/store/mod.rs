@@ -37,6 +37,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            sqlx::Error::Database(db) if sqlite_busy(db.as_ref()) => Self::Unavailable(e),
             sqlx::Error::Io(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
@@ -45,6 +46,16 @@ impl From<sqlx::Error> for StoreError {
             _ => Self::Other(e.into()),
         }
     }
+}
+
+/// SQLite's BUSY (5, with its extended codes) and LOCKED (6): the file stayed locked past
+/// the busy timeout, a transient condition like a pool timeout (503, not 500).
+fn sqlite_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {

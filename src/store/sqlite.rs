@@ -30,6 +30,13 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Every transaction here writes: `BEGIN IMMEDIATE` takes the write lock up front, so
+    /// concurrent writers queue on the busy timeout instead of failing when a read
+    /// snapshot cannot be upgraded (SQLITE_BUSY_SNAPSHOT).
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -164,7 +171,7 @@ impl Store for SqliteStore {
         hash: &PasswordHash,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let user: Option<(String,)> = sqlx::query_as(
             "update users set password_hash = ?2, password_changed_at = ?3, updated_at = ?3
              where username = ?1 returning id",
@@ -206,7 +213,7 @@ impl Store for SqliteStore {
         disabled: bool,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let user: Option<(String,)> = sqlx::query_as(
             "update users set disabled = ?2, updated_at = ?3 where username = ?1 returning id",
         )
@@ -226,7 +233,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_family(&self, family: &Family, token_hash: &[u8]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "insert into refresh_families (id, user_id, client_id, scope, created_at, last_used_at, expires_at)
              values (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
@@ -261,7 +268,7 @@ impl Store for SqliteStore {
         let now = revoking.at;
         // The first statement writes, so this transaction takes SQLite's write lock at
         // once and concurrent rotations queue behind it (busy_timeout).
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // The single-use rule: of every caller presenting this token, one update wins.
         let consumed: Option<(String,)> = sqlx::query_as(
             "update refresh_tokens set consumed_at = ?2
@@ -344,13 +351,14 @@ impl Store for SqliteStore {
         // SQLite has no data-modifying CTEs; the file is local, so a short transaction
         // costs no network round trips. Its first statement is the one conditional
         // update that only one caller can win.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let consumed: Option<(String,)> = sqlx::query_as(
             "update refresh_tokens set consumed_at = ?2
              where token_hash = ?1 and consumed_at is null
-               and family_id in (
-                   select f.id from refresh_families f join users u on u.id = f.user_id
-                   where f.client_id = ?3 and f.revoked_at is null
+               and exists (
+                   select 1 from refresh_families f join users u on u.id = f.user_id
+                   where f.id = refresh_tokens.family_id
+                     and f.client_id = ?3 and f.revoked_at is null
                      and f.expires_at > ?2 and f.last_used_at > ?4 and u.disabled = 0)
              returning family_id",
         )
@@ -398,7 +406,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_family(&self, id: Uuid, revoking: Revoking) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let revoked = revoke_family(&mut tx, id, revoking).await?;
         tx.commit().await?;
         Ok(revoked)
@@ -499,7 +507,7 @@ impl Store for SqliteStore {
         id: &str,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let removed = sqlx::query("delete from clients where id = ?1")
             .bind(id)
             .execute(&mut *tx)
@@ -558,7 +566,7 @@ impl Store for SqliteStore {
     }
 
     async fn promote_key(&self, kid: &Kid, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Retire first: the unique index allows one active key at any moment.
         sqlx::query(
             "update signing_keys set state = 'retired', retired_at = ?1 where state = 'active'",
