@@ -364,7 +364,7 @@ def main():
     ap.add_argument("--configs", default="postgres,sqlite")
     a = ap.parse_args()
     duration = 2 if a.quick else a.duration
-    mint = 5000 if a.quick else max(60000, duration * 6000)
+    mint = 5000 if a.quick else max(100000, duration * 9000)
     work = tempfile.mkdtemp(prefix="authd-bench-")
     log(f"work dir {work}; pinning {'on' if PIN else 'unavailable'}; {duration}s per workload")
     results = {"duration_s": duration, "pinned": bool(PIN), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
