@@ -63,7 +63,11 @@ pub enum KeysCommand {
     },
     /// Emergency: unpublish a next or retired key at once; every token it signed stops
     /// verifying. The active key cannot be removed: rotate --now first.
-    Remove { kid: String },
+    Remove {
+        /// A kid may start with `-` (base64url): it is taken as a value, not an option.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

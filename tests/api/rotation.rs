@@ -233,6 +233,12 @@ async fn key_commands_refuse_what_cannot_work_with_one_line() {
     let next = rotated_kid(&app.cli(&["keys", "rotate"], None));
     assert_one_line_error(&app.cli(&["keys", "rotate"], None), 1, "already waiting");
 
+    // A kid is base64url and may start with '-': still taken as the kid.
+    assert_one_line_error(
+        &app.cli(&["keys", "remove", "-lnot-a-kid"], None),
+        1,
+        "not a key id",
+    );
     // Emergency removal of a published key: gone from the ring and the directory.
     let output = app.cli(&["keys", "remove", &next], None);
     assert!(output.status.success(), "{}", stderr(&output));
