@@ -108,7 +108,14 @@ impl Sessions {
         };
         let refresh = RefreshToken::generate();
         self.store.create_family(&family, &refresh.hash()).await?;
-        let access = self.issue(user.id, user.roles.clone(), client, &scopes, family.id, now)?;
+        let access = self.issue(
+            user.id.to_string(),
+            user.roles.clone(),
+            client,
+            &scopes,
+            Some(family.id),
+            now,
+        )?;
         tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "session started");
         Ok(TokenPair {
             access,
@@ -125,15 +132,8 @@ impl Sessions {
         scopes: Scopes,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, SessionError> {
-        let grant = AccessGrant {
-            subject: client.id.as_str().to_owned(),
-            client_id: client.id.as_str(),
-            audience: &client.audience,
-            scopes: &scopes,
-            sid: None,
-            roles: Vec::new(),
-        };
-        let access = self.issuer.issue(grant, now.timestamp())?;
+        let subject = client.id.as_str().to_owned();
+        let access = self.issue(subject, Vec::new(), client, &scopes, None, now)?;
         tracing::info!(client_id = %client.id, jti = %access.claims.jti, "client token issued");
         Ok(TokenPair {
             access,
@@ -160,7 +160,14 @@ impl Sessions {
             .await?
         {
             let scopes = Scopes::parse(&family.scope).unwrap_or_default();
-            let access = self.issue(family.user_id, roles, client, &scopes, family.id, now)?;
+            let access = self.issue(
+                family.user_id.to_string(),
+                roles,
+                client,
+                &scopes,
+                Some(family.id),
+                now,
+            )?;
             tracing::info!(user_id = %family.user_id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "refresh token rotated");
             return Ok(TokenPair {
                 access,
@@ -191,7 +198,14 @@ impl Sessions {
                     None => return Err(SessionError::InvalidGrant),
                 };
                 let scopes = Scopes::parse(&family.scope).unwrap_or_default();
-                let access = self.issue(user.id, user.roles, client, &scopes, family.id, now)?;
+                let access = self.issue(
+                    user.id.to_string(),
+                    user.roles,
+                    client,
+                    &scopes,
+                    Some(family.id),
+                    now,
+                )?;
                 tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "refresh token rotated");
                 Ok(TokenPair {
                     access,
@@ -220,21 +234,23 @@ impl Sessions {
         }
     }
 
+    /// An access token for `client`: of a user's session (`sid`), or of the client
+    /// itself (`client_credentials`: no sid, no roles).
     fn issue(
         &self,
-        user_id: Uuid,
+        subject: String,
         roles: Vec<String>,
         client: &Client,
         scopes: &Scopes,
-        sid: Uuid,
+        sid: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, SessionError> {
         let grant = AccessGrant {
-            subject: user_id.to_string(),
+            subject,
             client_id: client.id.as_str(),
             audience: &client.audience,
             scopes,
-            sid: Some(sid.to_string()),
+            sid: sid.map(|sid| sid.to_string()),
             roles,
         };
         Ok(self.issuer.issue(grant, now.timestamp())?)

@@ -6,6 +6,10 @@ pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 pub fn assert_one_line_error(output: &std::process::Output, code: i32, needle: &str) {
     assert_eq!(
         output.status.code(),

@@ -4,7 +4,10 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_oauth_error, segment, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{
+    assert_oauth_error, json_of, segment, spawn_app, spawn_app_with, within_five_seconds, TestApp,
+    PASSWORD,
+};
 
 const BACKEND: &str = "backend";
 
@@ -20,11 +23,6 @@ async fn backend(app: &TestApp) -> String {
     )
     .await
     .unwrap()
-}
-
-async fn json_of(response: reqwest::Response) -> Value {
-    assert_eq!(response.status(), 200, "expected 200");
-    response.json().await.unwrap()
 }
 
 async fn assert_invalid_client(response: reqwest::Response, case: &str) {
@@ -552,8 +550,7 @@ async fn discovery_lists_the_grants_auth_methods_and_scopes_supported() {
     backend(&app).await;
     // Clients registered elsewhere (here: straight into the store) are picked up by the
     // registry's once-a-second check.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
+    let listed = within_five_seconds(async || {
         let doc = json_of(
             app.client
                 .get(app.url("/.well-known/openid-configuration"))
@@ -562,15 +559,10 @@ async fn discovery_lists_the_grants_auth_methods_and_scopes_supported() {
                 .unwrap(),
         )
         .await;
-        if doc["scopes_supported"] != json!(["profile"]) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "scopes not listed within 5 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        doc["scopes_supported"] != json!(["profile"])
+    })
+    .await;
+    assert!(listed, "scopes not listed within 5 s");
     for path in [
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",

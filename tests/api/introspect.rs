@@ -4,7 +4,9 @@
 use serde_json::{json, Value};
 
 use crate::forger::Forger;
-use crate::helpers::{assert_oauth_error, segment, spawn_app, TestApp, ISSUER, PASSWORD};
+use crate::helpers::{
+    assert_oauth_error, segment, spawn_app, within_five_seconds, TestApp, ISSUER, PASSWORD,
+};
 
 /// A resource server: a confidential client with no grant of its own.
 async fn resource_server(app: &TestApp) -> (&'static str, String) {
@@ -172,14 +174,9 @@ async fn revoked_tokens_are_inactive_by_jti_sid_and_user() {
         )
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while introspect(&app, &rs, &by_user).await["active"] == true {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still active 5 s after the user was disabled"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let inactive =
+        within_five_seconds(async || introspect(&app, &rs, &by_user).await["active"] != true).await;
+    assert!(inactive, "still active 5 s after the user was disabled");
 }
 
 #[tokio::test]

@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_oauth_error, segment, spawn_app, test_redis_url, TestApp, PASSWORD};
-
-async fn json_of(response: reqwest::Response) -> Value {
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
+use crate::helpers::{
+    assert_oauth_error, json_of, segment, spawn_app, test_redis_url, within_five_seconds, TestApp,
+    PASSWORD,
+};
 
 fn refresh_token(pair: &Value) -> String {
     pair["refresh_token"].as_str().unwrap().to_owned()
@@ -19,17 +17,6 @@ fn refresh_token(pair: &Value) -> String {
 
 fn access_token(pair: &Value) -> String {
     pair["access_token"].as_str().unwrap().to_owned()
-}
-
-/// Polls `check` for up to 5 s (the spec's bound for changes made elsewhere).
-async fn within_five_seconds(mut check: impl AsyncFnMut() -> bool) -> bool {
-    for _ in 0..50 {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }
 
 async fn login(app: &TestApp) -> Value {

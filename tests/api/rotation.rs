@@ -10,12 +10,8 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::cli::{assert_one_line_error, stderr};
+use crate::cli::{assert_one_line_error, stderr, stdout};
 use crate::helpers::{run_cli, segment, spawn_app, spawn_app_with, ISSUER, PASSWORD};
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 async fn jwks(client: &reqwest::Client, base: &str) -> (JwkSet, reqwest::header::HeaderMap) {
     let response = client
