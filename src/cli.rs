@@ -9,15 +9,16 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use crate::audit::{AuditEvent, AuditQuery, EventKind};
 use crate::auth::hash_password;
 use crate::clients::Client;
-use crate::config::Settings;
+use crate::config::{parse_duration, Settings};
 use crate::domain::{
     Audience, ClientId, ClientSecret, GrantType, Password, Role, Scopes, Username,
 };
 use crate::keys::{create_key, remove_key_file, Algorithm, Kid};
 use crate::startup::{key_policy, open_store, Application};
-use crate::store::{KeyState, NewUser, RevokeReason, Revoking, StoreError};
+use crate::store::{KeyState, NewUser, RevokeReason, Revoking, Store, StoreError};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -45,6 +46,29 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Security events, newest first, one per line: time, event, user id, username,
+    /// client, sid, jti, source address, detail ("-" where empty).
+    List {
+        /// Only events since this long ago (e.g. 24h, 7d) or this RFC 3339 time.
+        #[arg(long, value_name = "DURATION|TIME")]
+        since: Option<String>,
+        /// Only events of this user.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Only events of this kind (e.g. login_failed, refresh_reuse).
+        #[arg(long, value_name = "EVENT")]
+        event: Option<String>,
+        /// At most this many events.
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +210,83 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user(command, &settings).await,
         Command::Client(command) => client(command, &settings).await,
         Command::Keys(command) => keys(command, &settings).await,
+        Command::Audit(command) => audit(command, &settings).await,
+    }
+}
+
+async fn audit(command: AuditCommand, settings: &Settings) -> anyhow::Result<()> {
+    let AuditCommand::List {
+        since,
+        user,
+        event,
+        limit,
+    } = command;
+    let now = Utc::now();
+    let since = since.map(|raw| parse_since(&raw, now)).transpose()?;
+    let event = event
+        .map(|raw| EventKind::parse(&raw))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let user = user
+        .map(|raw| Username::parse(&raw))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let store = open_store(settings).await?;
+    let user_id = match user {
+        Some(name) => match store.user_by_username(&name).await? {
+            Some(user) => Some(user.id),
+            None => bail!("no user named {name}"),
+        },
+        None => None,
+    };
+    let query = AuditQuery {
+        since,
+        user_id,
+        event,
+        limit,
+    };
+    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
+    for record in store.audit_events(&query).await? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            record
+                .occurred_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            record.event,
+            dash(record.user_id),
+            dash(record.username),
+            dash(record.client_id),
+            dash(record.sid),
+            dash(record.jti),
+            dash(record.source),
+            dash(record.detail),
+        );
+    }
+    Ok(())
+}
+
+/// `--since`: a duration back from `now` (24h, 7d) or an RFC 3339 time.
+fn parse_since(raw: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let back = parse_duration(raw)
+        .ok()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .with_context(|| {
+            format!("--since {raw:?}: write a duration (e.g. 24h, 7d) or an RFC 3339 time (e.g. 2026-11-24T00:00:00Z)")
+        })?;
+    Ok(now - back)
+}
+
+/// Records an event of a change the CLI has just made. The change stands if this
+/// fails; the operator is told.
+async fn record(store: &dyn Store, event: AuditEvent) {
+    if let Err(e) = store.record_audit(&event).await {
+        eprintln!(
+            "warning: the change was made but its audit event ({}) was not recorded: {e}",
+            event.kind.as_str()
+        );
     }
 }
 
@@ -233,6 +334,7 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
             else {
                 bail!("a next key is already waiting (see authd keys list); remove it with authd keys remove KID to replace it");
             };
+            record_key(store.as_ref(), EventKind::KeyCreated, &record.kid, now).await;
             if at_once {
                 if !store.promote_key(&record.kid, now).await? {
                     bail!(
@@ -240,6 +342,7 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
                         record.kid
                     );
                 }
+                record_key(store.as_ref(), EventKind::KeyRotated, &record.kid, now).await;
                 println!("created key {} ({alg}); it signs now", record.kid);
             } else {
                 let from = now + key_policy(settings)?.prepublish;
@@ -256,10 +359,15 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
                 bail!("no next or retired key {kid} (the active key cannot be removed: rotate --now first)");
             }
             remove_key_file(dir, &kid);
+            record_key(store.as_ref(), EventKind::KeyRemoved, &kid, now).await;
             println!("removed key {kid}; tokens it signed no longer verify");
         }
     }
     Ok(())
+}
+
+async fn record_key(store: &dyn Store, kind: EventKind, kid: &Kid, now: DateTime<Utc>) {
+    record(store, AuditEvent::new(kind, now).detail(kid.as_str())).await;
 }
 
 /// The key directory must exist and be private before a key is written to it.
@@ -291,7 +399,14 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
                 )
                 .await
             {
-                Ok(user) => println!("created user {} ({})", user.username, user.id),
+                Ok(user) => {
+                    record(
+                        store.as_ref(),
+                        AuditEvent::new(EventKind::UserAdded, now).user(user.id),
+                    )
+                    .await;
+                    println!("created user {} ({})", user.username, user.id);
+                }
                 Err(StoreError::Conflict) => bail!("user {username} already exists"),
                 Err(e) => return Err(e).context("cannot create the user"),
             }
@@ -305,6 +420,14 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
             let Some(revoked) = store.set_password(&username, &hash, revoking).await? else {
                 bail!("no user named {username}");
             };
+            record_user(
+                store.as_ref(),
+                EventKind::PasswordChanged,
+                &username,
+                revoked.len(),
+                now,
+            )
+            .await;
             println!(
                 "password changed for {username}; {} session(s) revoked",
                 revoked.len()
@@ -379,6 +502,13 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
                 Err(StoreError::Conflict) => bail!("client {} already exists", client.id),
                 Err(e) => return Err(e).context("cannot create the client"),
             }
+            record(
+                store.as_ref(),
+                AuditEvent::new(EventKind::ClientAdded, now)
+                    .client(client.id.as_str())
+                    .detail(client.kind()),
+            )
+            .await;
             println!("created {} client {}", client.kind(), client.id);
             if generate_secret {
                 if let Some(secret) = &secret {
@@ -422,6 +552,13 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
             let Some(revoked) = store.remove_client(id.as_str(), revoking).await? else {
                 bail!("no client named {id}");
             };
+            record(
+                store.as_ref(),
+                AuditEvent::new(EventKind::ClientRemoved, now)
+                    .client(id.as_str())
+                    .detail(format!("sessions_revoked={}", revoked.len())),
+            )
+            .await;
             println!("removed client {id}; {} session(s) revoked", revoked.len());
         }
     }
@@ -480,16 +617,41 @@ fn new_client(
 async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> anyhow::Result<()> {
     let username = Username::parse(name).map_err(anyhow::Error::msg)?;
     let store = open_store(settings).await?;
-    let revoking = revoking(settings, RevokeReason::UserDisabled, Utc::now())?;
+    let now = Utc::now();
+    let revoking = revoking(settings, RevokeReason::UserDisabled, now)?;
     let Some(revoked) = store.set_disabled(&username, disabled, revoking).await? else {
         bail!("no user named {username}");
     };
+    let kind = if disabled {
+        EventKind::UserDisabled
+    } else {
+        EventKind::UserEnabled
+    };
+    record_user(store.as_ref(), kind, &username, revoked.len(), now).await;
     if disabled {
         println!("disabled {username}; {} session(s) revoked", revoked.len());
     } else {
         println!("enabled {username}");
     }
     Ok(())
+}
+
+/// Records an event about a user changed by name, with the sessions it revoked.
+async fn record_user(
+    store: &dyn Store,
+    kind: EventKind,
+    username: &Username,
+    revoked: usize,
+    now: DateTime<Utc>,
+) {
+    let mut event = AuditEvent::new(kind, now).detail(format!("sessions_revoked={revoked}"));
+    event.user_id = store
+        .user_by_username(username)
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.id);
+    record(store, event).await;
 }
 
 /// A revocation made from the CLI: recorded in the database, which every running

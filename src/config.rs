@@ -38,6 +38,7 @@ pub struct Settings {
     pub default_client: DefaultClientSettings,
     pub password: PasswordSettings,
     pub login: LoginSettings,
+    pub audit: AuditSettings,
     pub log: LogSettings,
 }
 
@@ -191,6 +192,12 @@ pub struct LoginSettings {
     pub window: Duration,
 }
 
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    /// Events older than this are deleted; zero keeps them forever.
+    pub retention: Duration,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Auto,
@@ -268,6 +275,7 @@ struct Raw {
     default_client: RawDefaultClient,
     password: RawPassword,
     login: RawLogin,
+    audit: RawAudit,
     log: RawLog,
 }
 
@@ -340,6 +348,12 @@ struct RawLogin {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAudit {
+    retention: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLog {
     format: String,
     level: String,
@@ -400,6 +414,9 @@ impl Raw {
                     n => n,
                 },
                 window: positive_duration("login.window", &self.login.window)?,
+            },
+            audit: AuditSettings {
+                retention: duration("audit.retention", &self.audit.retention)?,
             },
             log: LogSettings {
                 format: match self.log.format.as_str() {

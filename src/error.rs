@@ -7,6 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::metrics::Dependency;
+
 /// An OAuth protocol error with its HTTP status and any challenge headers.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {description}")]
@@ -16,6 +18,8 @@ pub struct OAuthError {
     pub description: String,
     challenge: Option<String>,
     retry_after: Option<u64>,
+    /// The dependency that failed, for `authd_dependency_errors_total`.
+    pub dependency: Option<Dependency>,
 }
 
 #[derive(Serialize)]
@@ -32,7 +36,13 @@ impl OAuthError {
             description: description.into(),
             challenge: None,
             retry_after: None,
+            dependency: None,
         }
+    }
+
+    fn from_dependency(mut self, dependency: Dependency) -> Self {
+        self.dependency = Some(dependency);
+        self
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -163,11 +173,11 @@ impl From<crate::store::StoreError> for OAuthError {
         match e {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
-                Self::unavailable(5)
+                Self::unavailable(5).from_dependency(Dependency::Database)
             }
             other => {
                 tracing::error!(error = ?anyhow::Error::from(other), "database error");
-                Self::internal()
+                Self::internal().from_dependency(Dependency::Database)
             }
         }
     }
@@ -183,7 +193,7 @@ impl From<crate::auth::AuthError> for OAuthError {
             }
             AuthError::Throttle(crate::auth::ThrottleError::Unavailable(cause)) => {
                 tracing::warn!(error = %cause, "login throttle state unavailable");
-                Self::unavailable(2)
+                Self::unavailable(2).from_dependency(Dependency::Redis)
             }
             AuthError::Pool(PoolError::Busy) => {
                 tracing::warn!("argon2 queue full: shedding load with 503");
@@ -253,7 +263,7 @@ impl From<crate::revocation::RevocationError> for OAuthError {
             RevocationError::CacheUnavailable(cause) => {
                 // Fail closed: without the revocation state no token is accepted.
                 tracing::warn!(error = %cause, "revocation cache unavailable");
-                Self::unavailable(2)
+                Self::unavailable(2).from_dependency(Dependency::Redis)
             }
             RevocationError::Store(e) => e.into(),
         }

@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clients;
@@ -6,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod json;
 pub mod keys;
+pub mod metrics;
 pub mod revocation;
 pub mod routes;
 pub mod sessions;

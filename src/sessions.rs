@@ -3,13 +3,16 @@
 //! a consumed token presented again is reuse and ends the family with every access token
 //! carrying its `sid`. Every endpoint that accepts an access token checks it here.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::audit::{Audit, AuditEvent, EventKind};
 use crate::clients::{Client, Clients};
 use crate::domain::{GrantType, Scopes};
+use crate::metrics::Metrics;
 use crate::revocation::{RevocationError, Revocations};
 use crate::store::{Family, RevokeReason, Rotation, Store, StoreError, User};
 use crate::tokens::{
@@ -58,6 +61,15 @@ pub struct Sessions {
     clients: Arc<Clients>,
     idle_ttl: chrono::Duration,
     absolute_ttl: chrono::Duration,
+    metrics: Arc<Metrics>,
+    audit: Audit,
+}
+
+/// Lifetimes of refresh-token families.
+#[derive(Debug, Clone, Copy)]
+pub struct FamilyLifetimes {
+    pub idle: std::time::Duration,
+    pub absolute: std::time::Duration,
 }
 
 impl Sessions {
@@ -67,8 +79,9 @@ impl Sessions {
         validator: Validator,
         revocations: Arc<Revocations>,
         clients: Arc<Clients>,
-        idle_ttl: std::time::Duration,
-        absolute_ttl: std::time::Duration,
+        lifetimes: FamilyLifetimes,
+        metrics: Arc<Metrics>,
+        audit: Audit,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             store,
@@ -76,8 +89,10 @@ impl Sessions {
             validator,
             revocations,
             clients,
-            idle_ttl: chrono::Duration::from_std(idle_ttl)?,
-            absolute_ttl: chrono::Duration::from_std(absolute_ttl)?,
+            idle_ttl: chrono::Duration::from_std(lifetimes.idle)?,
+            absolute_ttl: chrono::Duration::from_std(lifetimes.absolute)?,
+            metrics,
+            audit,
         })
     }
 
@@ -93,6 +108,7 @@ impl Sessions {
         user: User,
         client: &Client,
         scopes: Scopes,
+        source: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, SessionError> {
         let family = Family {
@@ -117,6 +133,17 @@ impl Sessions {
             now,
         )?;
         tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "session started");
+        self.metrics.token_issued(GrantType::Password);
+        self.audit
+            .record(
+                AuditEvent::new(EventKind::LoginSucceeded, now)
+                    .user(user.id)
+                    .client(client.id.as_str())
+                    .sid(family.id)
+                    .jti(&access.claims.jti)
+                    .source(source),
+            )
+            .await;
         Ok(TokenPair {
             access,
             refresh: client.may_use(GrantType::RefreshToken).then_some(refresh),
@@ -135,6 +162,7 @@ impl Sessions {
         let subject = client.id.as_str().to_owned();
         let access = self.issue(subject, Vec::new(), client, &scopes, None, now)?;
         tracing::info!(client_id = %client.id, jti = %access.claims.jti, "client token issued");
+        self.metrics.token_issued(GrantType::ClientCredentials);
         Ok(TokenPair {
             access,
             refresh: None,
@@ -147,6 +175,7 @@ impl Sessions {
         &self,
         presented: &str,
         client: &Client,
+        source: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, SessionError> {
         let token = RefreshToken::parse(presented).ok_or(SessionError::InvalidGrant)?;
@@ -169,6 +198,7 @@ impl Sessions {
                 now,
             )?;
             tracing::info!(user_id = %family.user_id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "refresh token rotated");
+            self.rotated();
             return Ok(TokenPair {
                 access,
                 refresh: Some(next),
@@ -207,6 +237,7 @@ impl Sessions {
                     now,
                 )?;
                 tracing::info!(user_id = %user.id, client_id = %client.id, sid = %family.id, jti = %access.claims.jti, "refresh token rotated");
+                self.rotated();
                 Ok(TokenPair {
                     access,
                     refresh: Some(next),
@@ -224,14 +255,48 @@ impl Sessions {
                     "refresh token reuse detected: family revoked"
                 );
                 self.revocations.families_revoked(&[family.id], now).await;
+                self.metrics.refresh_reuse_detected();
+                self.metrics.families_revoked(RevokeReason::Reuse, 1);
+                self.audit
+                    .record(
+                        AuditEvent::new(EventKind::RefreshReuse, now)
+                            .user(family.user_id)
+                            .client(&family.client_id)
+                            .sid(family.id)
+                            .source(source),
+                    )
+                    .await;
                 Err(SessionError::InvalidGrant)
             }
             Rotation::Ended(family) => {
                 tracing::info!(sid = %family.id, user_id = %family.user_id, "refresh refused: family ended");
                 self.revocations.families_revoked(&[family.id], now).await;
+                if family.revoked_at.is_none() {
+                    // Ended by this presentation: past its lifetime, or its user is
+                    // disabled.
+                    let reason = family
+                        .end_reason(now, self.idle_ttl, false)
+                        .unwrap_or(RevokeReason::UserDisabled);
+                    self.metrics.families_revoked(reason, 1);
+                    self.audit
+                        .record(
+                            AuditEvent::new(EventKind::FamilyRevoked, now)
+                                .user(family.user_id)
+                                .client(&family.client_id)
+                                .sid(family.id)
+                                .source(source)
+                                .detail(reason.as_str()),
+                        )
+                        .await;
+                }
                 Err(SessionError::InvalidGrant)
             }
         }
+    }
+
+    fn rotated(&self) {
+        self.metrics.token_issued(GrantType::RefreshToken);
+        self.metrics.refresh_rotated();
     }
 
     /// An access token for `client`: of a user's session (`sid`), or of the client
@@ -301,15 +366,24 @@ impl Sessions {
     pub async fn logout(
         &self,
         claims: &AccessClaims,
+        source: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
-        if let Some(sid) = claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok()) {
-            self.revocations
+        let sid = claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok());
+        if let Some(sid) = sid {
+            if self
+                .revocations
                 .revoke_family(sid, RevokeReason::Logout, now)
-                .await?;
+                .await?
+            {
+                self.metrics.families_revoked(RevokeReason::Logout, 1);
+            }
         }
         self.revoke_access(claims, now).await?;
         tracing::info!(sid = claims.sid.as_deref().unwrap_or_default(), jti = %claims.jti, "logged out");
+        let mut event = token_event(EventKind::Logout, claims, now).source(source);
+        event.sid = sid;
+        self.audit.record(event).await;
         Ok(())
     }
 
@@ -319,15 +393,30 @@ impl Sessions {
         &self,
         token: &str,
         client: &Client,
+        source: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
         if let Some(refresh) = RefreshToken::parse(token) {
             if let Some(family) = self.store.family_by_token(&refresh.hash()).await? {
                 if family.client_id == client.id.as_str() {
-                    self.revocations
+                    if self
+                        .revocations
                         .revoke_family(family.id, RevokeReason::Revoked, now)
-                        .await?;
+                        .await?
+                    {
+                        self.metrics.families_revoked(RevokeReason::Revoked, 1);
+                    }
                     tracing::info!(sid = %family.id, client_id = %client.id, "refresh token family revoked");
+                    self.audit
+                        .record(
+                            AuditEvent::new(EventKind::TokenRevoked, now)
+                                .user(family.user_id)
+                                .client(client.id.as_str())
+                                .sid(family.id)
+                                .source(source)
+                                .detail("refresh_token"),
+                        )
+                        .await;
                 }
             }
             return Ok(());
@@ -336,6 +425,13 @@ impl Sessions {
             if claims.client_id == client.id.as_str() {
                 self.revoke_access(&claims, now).await?;
                 tracing::info!(jti = %claims.jti, client_id = %client.id, "access token revoked");
+                self.audit
+                    .record(
+                        token_event(EventKind::TokenRevoked, &claims, now)
+                            .source(source)
+                            .detail("access_token"),
+                    )
+                    .await;
             }
         }
         Ok(())
@@ -353,4 +449,16 @@ impl Sessions {
             .await?;
         Ok(())
     }
+}
+
+/// An event about an access token: its client, jti, and user (a `client_credentials`
+/// token's subject is its client, not a user).
+fn token_event(kind: EventKind, claims: &AccessClaims, now: DateTime<Utc>) -> AuditEvent {
+    let mut event = AuditEvent::new(kind, now)
+        .client(&claims.client_id)
+        .jti(&claims.jti);
+    if claims.sid.is_some() {
+        event.user_id = Uuid::parse_str(&claims.sub).ok();
+    }
+    event
 }

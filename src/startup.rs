@@ -11,14 +11,16 @@ use anyhow::Context;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 
+use crate::audit::Audit;
 use crate::auth::{Authenticator, HashPool, Throttle};
 use crate::clients::Clients;
 use crate::config::Settings;
 use crate::keys::lifecycle::Policy;
-use crate::keys::{KeyManager, SharedKeyRing};
+use crate::keys::{KeyEvents, KeyManager, SharedKeyRing};
+use crate::metrics::Metrics;
 use crate::revocation::Revocations;
 use crate::routes::{health, introspect, logout, revoke, token, userinfo, well_known};
-use crate::sessions::Sessions;
+use crate::sessions::{FamilyLifetimes, Sessions};
 use crate::shared_state;
 use crate::store::{self, Store};
 use crate::telemetry;
@@ -36,7 +38,10 @@ pub struct AppState {
     pub sessions: Sessions,
     pub revocations: Arc<Revocations>,
     pub keys: SharedKeyRing,
+    /// The key lifecycle (the active key's age, for metrics).
+    pub key_manager: Arc<KeyManager>,
     pub clients: Arc<Clients>,
+    pub metrics: Arc<Metrics>,
     pub issuer_url: String,
     /// The JWKS `Cache-Control` (`public, max-age=N`), N never longer than
     /// `keys.prepublish` (spec §3); built once.
@@ -86,12 +91,22 @@ impl Application {
     pub async fn with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let store = open_store(&settings).await?;
+        let metrics = Arc::new(Metrics::new());
+        let audit = Audit::new(
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+            settings.audit.retention,
+        )?;
         let key_manager = KeyManager::start(
             Arc::clone(&store),
             &settings.keys.dir,
             settings.keys.algorithm,
             key_policy(&settings)?,
             settings.keys.refresh_interval,
+            KeyEvents {
+                metrics: Arc::clone(&metrics),
+                audit: audit.clone(),
+            },
             Utc::now(),
         )
         .await
@@ -116,21 +131,24 @@ impl Application {
             Arc::clone(&store),
             redis.map(|conn| (conn, prefix)),
             settings.tokens.access_window(),
+            Arc::clone(&metrics),
             Utc::now(),
         )
         .await
         .context("cannot load the revocation state")?;
         let sync = tokio::spawn({
-            let (revocations, clients, key_manager) = (
+            let (revocations, clients, key_manager, audit) = (
                 Arc::clone(&revocations),
                 Arc::clone(&clients),
                 Arc::clone(&key_manager),
+                audit.clone(),
             );
             async move {
                 tokio::join!(
                     revocations.sync_loop(),
                     clients.sync_loop(),
-                    key_manager.sync_loop()
+                    key_manager.sync_loop(),
+                    audit.prune_loop()
                 );
             }
         });
@@ -145,18 +163,30 @@ impl Application {
             ),
             Arc::clone(&revocations),
             Arc::clone(&clients),
-            settings.tokens.refresh_idle_ttl,
-            settings.tokens.refresh_absolute_ttl,
+            FamilyLifetimes {
+                idle: settings.tokens.refresh_idle_ttl,
+                absolute: settings.tokens.refresh_absolute_ttl,
+            },
+            Arc::clone(&metrics),
+            audit.clone(),
         )?;
         let state = web::Data::new(AppState {
-            authenticator: Authenticator::new(Arc::clone(&store), hasher, throttle),
+            authenticator: Authenticator::new(
+                Arc::clone(&store),
+                hasher,
+                throttle,
+                Arc::clone(&metrics),
+                audit,
+            ),
             users: UserCache::new(Arc::clone(&store)),
             trusted_proxies: settings.server.trusted_proxies.clone(),
             sessions,
             revocations,
             store,
             keys,
+            key_manager: Arc::clone(&key_manager),
             clients,
+            metrics: Arc::clone(&metrics),
             issuer_url: settings.server.issuer.clone(),
             jwks_cache_control: actix_web::http::header::HeaderValue::from_str(&format!(
                 "public, max-age={}",
@@ -164,9 +194,11 @@ impl Application {
             ))?,
         });
 
+        let metrics = web::Data::from(metrics);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -191,6 +223,7 @@ impl Application {
                 )
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
+                .route("/metrics", web::get().to(health::metrics))
         })
         .listen(listener)
         .context("cannot start the HTTP server")?

@@ -1,5 +1,6 @@
-//! Logging: tracing, JSON when not on a terminal, one request id per request.
-//! Nothing here ever records a body, a query string or an Authorization header.
+//! Logging: tracing, JSON when not on a terminal, one request id per request, and the
+//! per-request metrics. Nothing here ever records a body, a query string or an
+//! Authorization header.
 
 use std::future::Future;
 use std::io::IsTerminal;
@@ -8,11 +9,15 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::web;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
 use crate::config::{LogFormat, LogSettings};
+use crate::error::OAuthError;
+use crate::metrics::{HttpLabels, Metrics};
 
 /// Installs the global subscriber (for `serve` only; other commands log nothing).
 pub fn init(settings: &LogSettings) -> Result<(), String> {
@@ -47,7 +52,8 @@ pub fn init(settings: &LogSettings) -> Result<(), String> {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Middleware (for `App::wrap_fn`): a span with a fresh request id around each request,
-/// one log line when it completes, and the id echoed in `X-Request-Id`.
+/// one log line when it completes, the id echoed in `X-Request-Id`, and the request
+/// counted in the app's `Metrics` (registered as app data) by route pattern.
 pub fn request_span<S, B>(
     req: ServiceRequest,
     service: &S,
@@ -68,6 +74,7 @@ where
         if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
             response.headers_mut().insert(REQUEST_ID, value);
         }
+        record(&response, started);
         if status >= 500 {
             tracing::error!(status, elapsed_ms, "request failed");
         } else {
@@ -76,4 +83,38 @@ where
         Ok(response)
     }
     .instrument(span)
+}
+
+fn record<B>(response: &ServiceResponse<B>, started: Instant) {
+    let req = response.request();
+    let Some(metrics) = req.app_data::<web::Data<Metrics>>() else {
+        return;
+    };
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    };
+    let labels = HttpLabels {
+        // The pattern, never the path: unknown paths all count as one series.
+        route: req
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned()),
+        method,
+        status: response.status().as_u16(),
+    };
+    metrics.request(labels, started.elapsed());
+    if let Some(dependency) = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<OAuthError>())
+        .and_then(|e| e.dependency)
+    {
+        metrics.dependency_error(dependency);
+    }
 }

@@ -3,6 +3,7 @@
 //! get `PoolError::Busy` at once (→ 503 + Retry-After) instead of piling up memory.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -90,6 +91,8 @@ pub struct HashPool {
     hasher: Hasher,
     /// A hash of a random password: what unknown users are verified against.
     dummy: Arc<String>,
+    /// Jobs queued and not yet picked up by a worker (the metrics' queue depth).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl HashPool {
@@ -115,7 +118,13 @@ impl HashPool {
             jobs,
             hasher,
             dummy: Arc::new(dummy),
+            waiting: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Password checks waiting for a worker now.
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on a pool thread with the caller's tracing span.
@@ -125,14 +134,21 @@ impl HashPool {
     ) -> Result<T, PoolError> {
         let (tx, rx) = oneshot::channel();
         let span = tracing::Span::current();
+        let waiting = Arc::clone(&self.waiting);
         let job: Job = Box::new(move || {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             let _entered = span.enter();
             let _ = tx.send(f());
         });
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(PoolError::Busy),
-            Err(TrySendError::Disconnected(_)) => return Err(PoolError::Stopped),
+        // Counted before sending, so a worker that picks the job up at once never
+        // takes the count below zero.
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.jobs.try_send(job) {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(match e {
+                TrySendError::Full(_) => PoolError::Busy,
+                TrySendError::Disconnected(_) => PoolError::Stopped,
+            });
         }
         rx.await.map_err(|_| PoolError::Stopped)
     }

@@ -4,6 +4,7 @@
 //! database, so when several instances find the same change due, exactly one makes it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ use super::lifecycle::{plan, removable_before, Policy, Step};
 use super::material::{key_path, prepare_dir, read_key, write_key, KeyError, KeyPair};
 use super::ring::{KeyRing, SharedKeyRing};
 use super::{Algorithm, Kid};
+use crate::audit::{Audit, AuditEvent, EventKind};
+use crate::metrics::Metrics;
 use crate::store::{KeyRecord, KeyState, Store};
 
 pub struct KeyManager {
@@ -22,6 +25,16 @@ pub struct KeyManager {
     policy: Policy,
     refresh_every: Duration,
     ring: SharedKeyRing,
+    /// When the active key started signing (unix seconds; 0 = unknown).
+    active_since: AtomicI64,
+    metrics: Arc<Metrics>,
+    audit: Audit,
+}
+
+/// Where a key manager reports what it did.
+pub struct KeyEvents {
+    pub metrics: Arc<Metrics>,
+    pub audit: Audit,
 }
 
 impl KeyManager {
@@ -33,6 +46,7 @@ impl KeyManager {
         alg: Algorithm,
         policy: Policy,
         refresh_every: Duration,
+        events: KeyEvents,
         now: DateTime<Utc>,
     ) -> Result<Arc<Self>, KeyError> {
         prepare_dir(dir)?;
@@ -42,7 +56,14 @@ impl KeyManager {
             .iter()
             .any(|r| r.state == KeyState::Active)
         {
-            create_key(store.as_ref(), dir, alg, KeyState::Active, now).await?;
+            if let Some(record) =
+                create_key(store.as_ref(), dir, alg, KeyState::Active, now).await?
+            {
+                events
+                    .audit
+                    .record(AuditEvent::new(EventKind::KeyCreated, now).detail(record.kid.as_str()))
+                    .await;
+            }
         }
         let records = store.signing_keys().await?;
         let ring = build_ring(dir, &records, None)?;
@@ -53,6 +74,9 @@ impl KeyManager {
             policy,
             refresh_every,
             ring: SharedKeyRing::new(ring),
+            active_since: AtomicI64::new(0),
+            metrics: events.metrics,
+            audit: events.audit,
         });
         this.tick(now).await?;
         Ok(this)
@@ -61,6 +85,14 @@ impl KeyManager {
     /// The ring requests sign and verify with.
     pub fn ring(&self) -> SharedKeyRing {
         self.ring.clone()
+    }
+
+    /// When the active key started signing, as of the last refresh.
+    pub fn active_since(&self) -> Option<DateTime<Utc>> {
+        match self.active_since.load(Ordering::Relaxed) {
+            0 => None,
+            secs => DateTime::from_timestamp(secs, 0),
+        }
     }
 
     /// One refresh at `now`: makes the due changes, then reloads the ring if the states
@@ -74,6 +106,14 @@ impl KeyManager {
             }
             records = self.store.signing_keys().await?;
         }
+        let activated_at = records
+            .iter()
+            .find(|r| r.state == KeyState::Active)
+            .and_then(|r| r.activated_at);
+        self.active_since.store(
+            activated_at.map_or(0, |at| at.timestamp()),
+            Ordering::Relaxed,
+        );
         let current = self.ring.current();
         if !current.matches(&records) {
             self.ring
@@ -104,11 +144,14 @@ impl KeyManager {
                 .await?
                 {
                     tracing::info!(event = "key_rotation_scheduled", kid = %record.kid, alg = %record.alg, "next signing key created");
+                    self.record(EventKind::KeyCreated, &record.kid, now).await;
                 }
             }
             Step::Promote(kid) => {
                 if self.store.promote_key(&kid, now).await? {
                     tracing::info!(event = "key_rotated", kid = %kid, "next signing key is now active");
+                    self.metrics.key_rotated();
+                    self.record(EventKind::KeyRotated, &kid, now).await;
                 }
             }
             Step::Remove(kid) => {
@@ -116,10 +159,17 @@ impl KeyManager {
                 if self.store.remove_key(&kid, Some(cutoff)).await? {
                     remove_key_file(&self.dir, &kid);
                     tracing::info!(event = "key_removed", kid = %kid, "retired signing key unpublished");
+                    self.record(EventKind::KeyRemoved, &kid, now).await;
                 }
             }
         }
         Ok(())
+    }
+
+    async fn record(&self, kind: EventKind, kid: &Kid, now: DateTime<Utc>) {
+        self.audit
+            .record(AuditEvent::new(kind, now).detail(kid.as_str()))
+            .await;
     }
 
     /// Re-reads the key states every refresh interval; runs until its task is aborted.

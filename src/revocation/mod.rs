@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use self::local::LocalCache;
 use self::redis_cache::RedisCache;
+use crate::metrics::Metrics;
 use crate::shared_state::RedisConnection;
 use crate::store::{Revocation, RevocationKind, RevokeReason, Revoking, Store, StoreError};
 
@@ -47,6 +48,7 @@ pub struct Revocations {
     cache: Cache,
     /// access TTL + leeway: how long a family's `sid` entry must outlive its revocation.
     access_window: chrono::Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Revocations {
@@ -55,6 +57,7 @@ impl Revocations {
         store: Arc<dyn Store>,
         redis: Option<(RedisConnection, &str)>,
         access_window: Duration,
+        metrics: Arc<Metrics>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Arc<Self>> {
         let cache = match redis {
@@ -66,6 +69,7 @@ impl Revocations {
             store,
             cache,
             access_window,
+            metrics,
         });
         this.rebuild(now).await?;
         Ok(this)
@@ -87,23 +91,24 @@ impl Revocations {
         sid: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, RevocationError> {
-        match &self.cache {
-            Cache::Local(cache) => Ok(cache.contains(jti, sid, now)),
-            Cache::Redis(cache) => match cache
+        let answer = match &self.cache {
+            Cache::Local(cache) => Some(cache.contains(jti, sid, now)),
+            Cache::Redis(cache) => cache
                 .check(jti, sid)
                 .await
-                .map_err(RevocationError::CacheUnavailable)?
-            {
-                Some(revoked) => Ok(revoked),
-                None => {
-                    // Redis lost its state (restart, FLUSHALL): the durable record answers,
-                    // and the cache is rebuilt from it.
-                    tracing::warn!("revocation cache is empty: rebuilding it from the database");
-                    let revoked = self.store.is_revoked(jti, sid, now).await?;
-                    self.rebuild(now).await?;
-                    Ok(revoked)
-                }
-            },
+                .map_err(RevocationError::CacheUnavailable)?,
+        };
+        self.metrics.revocation_lookup(answer.is_some());
+        match answer {
+            Some(revoked) => Ok(revoked),
+            None => {
+                // Redis lost its state (restart, FLUSHALL): the durable record answers,
+                // and the cache is rebuilt from it.
+                tracing::warn!("revocation cache is empty: rebuilding it from the database");
+                let revoked = self.store.is_revoked(jti, sid, now).await?;
+                self.rebuild(now).await?;
+                Ok(revoked)
+            }
         }
     }
 

@@ -1,10 +1,14 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (its dependencies answer).
+//! `GET /healthz` (the process is up), `GET /readyz` (its dependencies answer) and
+//! `GET /metrics` (Prometheus).
 
 use std::time::Duration;
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
+use chrono::Utc;
 use serde_json::json;
 
+use crate::metrics::{self, Dependency};
 use crate::startup::AppState;
 
 pub async fn healthz() -> HttpResponse {
@@ -22,6 +26,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
         Err(_) => "timeout",
     };
+    if database != "ok" {
+        state.metrics.dependency_error(Dependency::Database);
+    }
     let cache = match tokio::time::timeout(limit, state.revocations.ping()).await {
         Ok(Ok(())) => "ok",
         Ok(Err(e)) => {
@@ -30,10 +37,28 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
         Err(_) => "timeout",
     };
+    if cache != "ok" {
+        state.metrics.dependency_error(Dependency::Redis);
+    }
     let body = json!({"database": database, "revocation_cache": cache});
     if database == "ok" && cache == "ok" {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// Prometheus exposition (OpenMetrics text) of this process's metrics.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let age = state
+        .key_manager
+        .active_since()
+        .and_then(|since| (Utc::now() - since).to_std().ok());
+    let body = state.metrics.render(age, state.authenticator.queue_depth());
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(metrics::CONTENT_TYPE),
+        ))
+        .body(body)
 }

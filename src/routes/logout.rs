@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 
-use super::authorize;
+use super::{authorize, source_address};
 use crate::error::OAuthError;
 use crate::startup::AppState;
 
@@ -13,6 +13,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, OAuthError> {
     let now = Utc::now();
     let claims = authorize(&req, &state, now).await?;
-    state.sessions.logout(&claims, now).await?;
+    let source = source_address(&req, &state.trusted_proxies);
+    state.sessions.logout(&claims, source, now).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 
 use super::body::{read_params, BodyKind};
-use super::client_auth;
+use super::{client_auth, source_address};
 use crate::error::OAuthError;
 use crate::startup::AppState;
 
@@ -23,6 +23,10 @@ pub async fn revoke(
     let token = params.require("token")?;
     // token_type_hint is only a hint (RFC 7009 §2.1); both kinds are recognized anyway.
     params.take("token_type_hint");
-    state.sessions.revoke(&token, &client, Utc::now()).await?;
+    let source = source_address(&req, &state.trusted_proxies);
+    state
+        .sessions
+        .revoke(&token, &client, source, Utc::now())
+        .await?;
     Ok(HttpResponse::Ok().finish())
 }

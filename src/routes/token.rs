@@ -158,10 +158,16 @@ async fn respond(
                 .authenticator
                 .authenticate(&username, &password, source, now)
                 .await?;
-            state.sessions.start(user, client, scopes, now).await?
+            state
+                .sessions
+                .start(user, client, scopes, source, now)
+                .await?
         }
         TokenRequest::Refresh { refresh_token } => {
-            state.sessions.refresh(&refresh_token, client, now).await?
+            state
+                .sessions
+                .refresh(&refresh_token, client, source, now)
+                .await?
         }
         TokenRequest::ClientCredentials { scope } => {
             state.sessions.client_token(client, granted(scope)?, now)?

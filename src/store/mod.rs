@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::clients::Client;
 use crate::config::{DatabaseKind, DatabaseSettings};
 use crate::domain::{ClientId, GrantType, Role, Scopes, SecretDigest, Username};
@@ -491,6 +492,13 @@ pub trait Store: Send + Sync + 'static {
         kid: &Kid,
         retired_before: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError>;
+
+    /// Appends one event to the audit trail.
+    async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Audit events matching `query`, newest first.
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Deletes audit events that occurred before `before`; returns how many.
+    async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Opens the database named by the settings (creating a SQLite file when missing).

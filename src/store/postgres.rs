@@ -12,6 +12,7 @@ use super::{
     ClientParts, ClientsVersion, Family, KeyRecord, KeyRow, NewUser, PasswordHash, Revocation,
     RevocationKind, RevocationRow, RevokeReason, Revoking, Rotation, Store, StoreError, User,
 };
+use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::clients::Client;
 use crate::domain::Username;
 use crate::keys::Kid;
@@ -546,6 +547,51 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into audit_events (occurred_at, event, user_id, client_id, sid, jti, source, detail)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.at)
+        .bind(event.kind.as_str())
+        .bind(event.user_id)
+        .bind(event.client_id.as_deref())
+        .bind(event.sid)
+        .bind(event.jti.as_deref())
+        .bind(event.source.map(|ip| ip.to_string()))
+        .bind(event.detail.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(sqlx::query_as(
+            "select a.occurred_at, a.event, a.user_id::text as user_id, u.username, a.client_id,
+                    a.sid::text as sid, a.jti, a.source, a.detail
+             from audit_events a left join users u on u.id = a.user_id
+             where ($1::timestamptz is null or a.occurred_at >= $1)
+               and ($2::uuid is null or a.user_id = $2)
+               and ($3::text is null or a.event = $3)
+             order by a.occurred_at desc, a.id desc
+             limit $4",
+        )
+        .bind(query.since)
+        .bind(query.user_id)
+        .bind(query.event.map(|e| e.as_str()))
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("delete from audit_events where occurred_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 
