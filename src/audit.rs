@@ -174,6 +174,13 @@ pub struct AuditQuery {
     pub limit: i64,
 }
 
+/// Where a service reports what it did: counters, and the audit trail.
+#[derive(Clone)]
+pub struct Events {
+    pub metrics: Arc<Metrics>,
+    pub audit: Audit,
+}
+
 /// Writes events; shared by the request handlers and the background loops.
 #[derive(Clone)]
 pub struct Audit {

@@ -40,7 +40,7 @@ impl OAuthError {
         }
     }
 
-    fn from_dependency(mut self, dependency: Dependency) -> Self {
+    fn caused_by(mut self, dependency: Dependency) -> Self {
         self.dependency = Some(dependency);
         self
     }
@@ -173,11 +173,11 @@ impl From<crate::store::StoreError> for OAuthError {
         match e {
             StoreError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
-                Self::unavailable(5).from_dependency(Dependency::Database)
+                Self::unavailable(5).caused_by(Dependency::Database)
             }
             other => {
                 tracing::error!(error = ?anyhow::Error::from(other), "database error");
-                Self::internal().from_dependency(Dependency::Database)
+                Self::internal().caused_by(Dependency::Database)
             }
         }
     }
@@ -193,7 +193,7 @@ impl From<crate::auth::AuthError> for OAuthError {
             }
             AuthError::Throttle(crate::auth::ThrottleError::Unavailable(cause)) => {
                 tracing::warn!(error = %cause, "login throttle state unavailable");
-                Self::unavailable(2).from_dependency(Dependency::Redis)
+                Self::unavailable(2).caused_by(Dependency::Redis)
             }
             AuthError::Pool(PoolError::Busy) => {
                 tracing::warn!("argon2 queue full: shedding load with 503");
@@ -263,7 +263,7 @@ impl From<crate::revocation::RevocationError> for OAuthError {
             RevocationError::CacheUnavailable(cause) => {
                 // Fail closed: without the revocation state no token is accepted.
                 tracing::warn!(error = %cause, "revocation cache unavailable");
-                Self::unavailable(2).from_dependency(Dependency::Redis)
+                Self::unavailable(2).caused_by(Dependency::Redis)
             }
             RevocationError::Store(e) => e.into(),
         }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::{Audit, AuditEvent, EventKind};
+use crate::audit::{Audit, AuditEvent, EventKind, Events};
 use crate::clients::{Client, Clients};
 use crate::domain::{GrantType, Scopes};
 use crate::metrics::Metrics;
@@ -80,8 +80,7 @@ impl Sessions {
         revocations: Arc<Revocations>,
         clients: Arc<Clients>,
         lifetimes: FamilyLifetimes,
-        metrics: Arc<Metrics>,
-        audit: Audit,
+        events: Events,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             store,
@@ -91,8 +90,8 @@ impl Sessions {
             clients,
             idle_ttl: chrono::Duration::from_std(lifetimes.idle)?,
             absolute_ttl: chrono::Duration::from_std(lifetimes.absolute)?,
-            metrics,
-            audit,
+            metrics: events.metrics,
+            audit: events.audit,
         })
     }
 

@@ -11,12 +11,12 @@ use anyhow::Context;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 
-use crate::audit::Audit;
+use crate::audit::{Audit, Events};
 use crate::auth::{Authenticator, HashPool, Throttle};
 use crate::clients::Clients;
 use crate::config::Settings;
 use crate::keys::lifecycle::Policy;
-use crate::keys::{KeyEvents, KeyManager, SharedKeyRing};
+use crate::keys::{KeyManager, SharedKeyRing};
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
 use crate::routes::{health, introspect, logout, revoke, token, userinfo, well_known};
@@ -103,7 +103,7 @@ impl Application {
             settings.keys.algorithm,
             key_policy(&settings)?,
             settings.keys.refresh_interval,
-            KeyEvents {
+            Events {
                 metrics: Arc::clone(&metrics),
                 audit: audit.clone(),
             },
@@ -167,8 +167,10 @@ impl Application {
                 idle: settings.tokens.refresh_idle_ttl,
                 absolute: settings.tokens.refresh_absolute_ttl,
             },
-            Arc::clone(&metrics),
-            audit.clone(),
+            Events {
+                metrics: Arc::clone(&metrics),
+                audit: audit.clone(),
+            },
         )?;
         let state = web::Data::new(AppState {
             authenticator: Authenticator::new(

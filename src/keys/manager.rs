@@ -14,7 +14,7 @@ use super::lifecycle::{plan, removable_before, Policy, Step};
 use super::material::{key_path, prepare_dir, read_key, write_key, KeyError, KeyPair};
 use super::ring::{KeyRing, SharedKeyRing};
 use super::{Algorithm, Kid};
-use crate::audit::{Audit, AuditEvent, EventKind};
+use crate::audit::{Audit, AuditEvent, EventKind, Events};
 use crate::metrics::Metrics;
 use crate::store::{KeyRecord, KeyState, Store};
 
@@ -31,12 +31,6 @@ pub struct KeyManager {
     audit: Audit,
 }
 
-/// Where a key manager reports what it did.
-pub struct KeyEvents {
-    pub metrics: Arc<Metrics>,
-    pub audit: Audit,
-}
-
 impl KeyManager {
     /// Loads the ring (creating the first key on a first start) and carries out
     /// anything already due.
@@ -46,7 +40,7 @@ impl KeyManager {
         alg: Algorithm,
         policy: Policy,
         refresh_every: Duration,
-        events: KeyEvents,
+        events: Events,
         now: DateTime<Utc>,
     ) -> Result<Arc<Self>, KeyError> {
         prepare_dir(dir)?;

@@ -9,7 +9,7 @@ mod ring;
 use std::fmt;
 use std::str::FromStr;
 
-pub use manager::{create_key, remove_key_file, KeyEvents, KeyManager};
+pub use manager::{create_key, remove_key_file, KeyManager};
 pub use material::prepare_dir;
 pub use material::{KeyError, KeyPair};
 pub use ring::{KeyRing, SharedKeyRing};

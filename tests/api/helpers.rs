@@ -604,3 +604,14 @@ pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: 
     assert!(body["error_description"].is_string(), "body: {body}");
     body
 }
+
+/// Runs one SQL statement (no parameters) on the app's database, behind its back.
+pub async fn execute_sql(app: &TestApp, sql: &str) {
+    if app.db.url.starts_with("postgres") {
+        let mut conn = PgConnection::connect(&app.db.url).await.unwrap();
+        conn.execute(sql).await.unwrap();
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+        conn.execute(sql).await.unwrap();
+    }
+}

@@ -2,6 +2,7 @@
 //! SQLite by default; Postgres when AUTHD_TEST_DATABASE_URL is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod cli;
 mod client_cli;
 mod clients;
@@ -12,6 +13,7 @@ mod helpers;
 mod hostile;
 mod introspect;
 mod keys;
+mod metrics;
 mod migrations;
 mod refresh;
 mod rotation;

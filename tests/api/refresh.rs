@@ -591,6 +591,23 @@ async fn when_redis_goes_away_validation_fails_closed_and_recovers() {
             .status(),
         503
     );
+    // Each of those failures is counted against Redis (the database answered).
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let redis_errors = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"authd_dependency_errors_total{dependency="redis"} "#))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(redis_errors >= 3, "{metrics}");
+    assert!(!metrics.contains(r#"dependency="database""#), "{metrics}");
 
     let mut redis = start_redis();
     let recovered = within_five_seconds(async || app.userinfo(&token).await.status() == 200).await;
