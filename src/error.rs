@@ -208,8 +208,8 @@ impl From<crate::auth::AuthError> for OAuthError {
     }
 }
 
-impl From<jsonwebtoken::errors::Error> for OAuthError {
-    fn from(e: jsonwebtoken::errors::Error) -> Self {
+impl From<crate::keys::KeyError> for OAuthError {
+    fn from(e: crate::keys::KeyError) -> Self {
         tracing::error!(error = %e, "signing a token failed");
         Self::internal()
     }

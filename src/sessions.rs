@@ -29,7 +29,7 @@ pub enum SessionError {
     #[error(transparent)]
     Revocation(#[from] RevocationError),
     #[error("signing failed: {0}")]
-    Sign(#[from] jsonwebtoken::errors::Error),
+    Sign(#[from] crate::keys::KeyError),
 }
 
 /// Why a presented access token is refused.
