@@ -155,7 +155,7 @@ impl Metrics {
         let revocation_cache = Family::<ResultLabel, Counter>::default();
         registry.register(
             "revocation_cache_lookups",
-            "Revocation checks answered by the cache (hit) or, after it lost its state, by the database (miss)",
+            "Revocation checks answered in this process (hit) or by Redis or the database (miss)",
             revocation_cache.clone(),
         );
         let key_rotations = Counter::default();

@@ -125,11 +125,11 @@ impl Application {
         let prefix = settings.redis.key_prefix.as_str();
         let throttle = Arc::new(Throttle::new(
             &settings.login,
-            redis.clone().map(|conn| (conn, prefix)),
+            redis.clone().map(|redis| (redis.conn, prefix)),
         ));
         let revocations = Revocations::start(
             Arc::clone(&store),
-            redis.map(|conn| (conn, prefix)),
+            redis.map(|redis| (redis, prefix)),
             settings.tokens.access_window(),
             Arc::clone(&metrics),
             Utc::now(),
@@ -145,6 +145,7 @@ impl Application {
             );
             async move {
                 tokio::join!(
+                    Arc::clone(&revocations).watch_loop(),
                     revocations.sync_loop(),
                     clients.sync_loop(),
                     key_manager.sync_loop(),

@@ -1,15 +1,22 @@
 //! Revocation state for access tokens, by `jti` and by family (`sid`).
 //!
 //! The database holds every revocation durably (`revocations`); a cache answers the hot
-//! path: Redis when `redis.url` is set (shared by every instance), in process otherwise.
+//! path: in process, and with `redis.url` set also in Redis (shared by every instance).
 //! Each instance also polls the database every second and pushes what it finds into the
 //! cache, so changes made elsewhere (the CLI, another instance without Redis) are honoured
 //! within seconds, and a cache that lost its state (authd or Redis restarted, FLUSHALL)
-//! is rebuilt from the durable record. When Redis cannot answer, checks fail closed.
+//! is rebuilt from the durable record.
+//!
+//! With Redis, each instance keeps an in-process mirror that answers checks without a
+//! round trip while it is current: it is loaded from the database after subscribing to
+//! the revocation events every instance publishes, so it misses nothing published since,
+//! and the database poll backs it up. While the subscription is down the checks go to
+//! Redis, and when Redis cannot answer either, they fail closed.
 
 mod local;
 mod redis_cache;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +26,7 @@ use uuid::Uuid;
 use self::local::LocalCache;
 use self::redis_cache::RedisCache;
 use crate::metrics::Metrics;
-use crate::shared_state::RedisConnection;
+use crate::shared_state::SharedRedis;
 use crate::store::{Revocation, RevocationKind, RevokeReason, Revoking, Store, StoreError};
 
 /// How often an instance polls the database for revocations made elsewhere.
@@ -40,8 +47,20 @@ pub enum RevocationError {
 
 enum Cache {
     Local(LocalCache),
-    Redis(RedisCache),
+    Redis(Mirrored),
 }
+
+/// Redis, and the in-process mirror of it that answers while `current`.
+struct Mirrored {
+    shared: RedisCache,
+    mirror: LocalCache,
+    /// Subscribed to the revocation events and loaded since: the mirror holds every
+    /// revocation Redis does.
+    current: AtomicBool,
+}
+
+/// How long to wait before subscribing again after the subscription failed.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
 pub struct Revocations {
     store: Arc<dyn Store>,
@@ -55,13 +74,17 @@ impl Revocations {
     /// Connects the cache and fills it from the database.
     pub async fn start(
         store: Arc<dyn Store>,
-        redis: Option<(RedisConnection, &str)>,
+        redis: Option<(SharedRedis, &str)>,
         access_window: Duration,
         metrics: Arc<Metrics>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Arc<Self>> {
         let cache = match redis {
-            Some((conn, prefix)) => Cache::Redis(RedisCache::new(conn, prefix)),
+            Some((redis, prefix)) => Cache::Redis(Mirrored {
+                shared: RedisCache::new(redis, prefix),
+                mirror: LocalCache::default(),
+                current: AtomicBool::new(false),
+            }),
             None => Cache::Local(LocalCache::default()),
         };
         let access_window = chrono::Duration::from_std(access_window)?;
@@ -91,14 +114,24 @@ impl Revocations {
         sid: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, RevocationError> {
-        let answer = match &self.cache {
-            Cache::Local(cache) => Some(cache.contains(jti, sid, now)),
-            Cache::Redis(cache) => cache
-                .check(jti, sid)
-                .await
-                .map_err(RevocationError::CacheUnavailable)?,
+        // (the answer, whether it came from this process)
+        let (answer, in_process) = match &self.cache {
+            Cache::Local(cache) => (Some(cache.contains(jti, sid, now)), true),
+            Cache::Redis(redis) if redis.current.load(Ordering::Acquire) => {
+                (Some(redis.mirror.contains(jti, sid, now)), true)
+            }
+            Cache::Redis(redis) => {
+                let shared = redis
+                    .shared
+                    .check(jti, sid)
+                    .await
+                    .map_err(RevocationError::CacheUnavailable)?;
+                // The mirror only ever holds real revocations: it can add a "revoked".
+                let revoked = shared.map(|r| r || redis.mirror.contains(jti, sid, now));
+                (revoked, false)
+            }
         };
-        self.metrics.revocation_lookup(answer.is_some());
+        self.metrics.revocation_lookup(in_process);
         match answer {
             Some(revoked) => Ok(revoked),
             None => {
@@ -161,23 +194,34 @@ impl Revocations {
     }
 
     /// Best effort: the database already holds the revocation, and the sync loop pushes
-    /// it again once the cache answers.
+    /// it again once the cache answers. Other instances hear of it through Redis.
     async fn cache_add(&self, entries: &[Revocation], now: DateTime<Utc>) {
-        if let Err(e) = self.add(entries, now).await {
+        if let Err(e) = self.add(entries, true, now).await {
             tracing::warn!(error = %e, "revocation recorded in the database; the cache will catch up");
         }
     }
 
-    async fn add(&self, entries: &[Revocation], now: DateTime<Utc>) -> Result<(), RevocationError> {
+    /// Adds `entries` to this process's cache, then to Redis (announcing them to the
+    /// other instances with `publish`).
+    async fn add(
+        &self,
+        entries: &[Revocation],
+        publish: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), RevocationError> {
         match &self.cache {
             Cache::Local(cache) => {
                 cache.add(entries);
                 Ok(())
             }
-            Cache::Redis(cache) => cache
-                .add(entries, now)
-                .await
-                .map_err(RevocationError::CacheUnavailable),
+            Cache::Redis(redis) => {
+                redis.mirror.add(entries);
+                redis
+                    .shared
+                    .add(entries, publish, now)
+                    .await
+                    .map_err(RevocationError::CacheUnavailable)
+            }
         }
     }
 
@@ -187,9 +231,10 @@ impl Revocations {
             .store
             .revocations_since(DateTime::<Utc>::UNIX_EPOCH, now)
             .await?;
-        self.add(&all, now).await?;
-        if let Cache::Redis(cache) = &self.cache {
-            cache
+        self.add(&all, false, now).await?;
+        if let Cache::Redis(redis) = &self.cache {
+            redis
+                .shared
                 .mark_loaded()
                 .await
                 .map_err(RevocationError::CacheUnavailable)?;
@@ -201,7 +246,8 @@ impl Revocations {
     pub async fn ping(&self) -> Result<(), RevocationError> {
         match &self.cache {
             Cache::Local(_) => Ok(()),
-            Cache::Redis(cache) => cache
+            Cache::Redis(redis) => redis
+                .shared
                 .ping()
                 .await
                 .map_err(RevocationError::CacheUnavailable),
@@ -211,8 +257,15 @@ impl Revocations {
     /// One poll: revocations recorded since `since` go into the cache; a Redis that lost
     /// its state is rebuilt.
     async fn sync(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), RevocationError> {
-        if let Cache::Redis(cache) = &self.cache {
-            if !cache
+        let recent = self
+            .store
+            .revocations_since(since - SYNC_OVERLAP, now)
+            .await?;
+        if let Cache::Redis(redis) = &self.cache {
+            // The mirror first: it must not depend on Redis answering.
+            redis.mirror.add(&recent);
+            if !redis
+                .shared
                 .loaded()
                 .await
                 .map_err(RevocationError::CacheUnavailable)?
@@ -221,11 +274,39 @@ impl Revocations {
                 return self.rebuild(now).await;
             }
         }
-        let recent = self
-            .store
-            .revocations_since(since - SYNC_OVERLAP, now)
-            .await?;
-        self.add(&recent, now).await
+        self.add(&recent, false, now).await
+    }
+
+    /// With Redis: keeps the mirror current through the revocation events, and marks it
+    /// stale while the subscription is down. Runs until its task is aborted.
+    pub async fn watch_loop(self: Arc<Self>) {
+        let Cache::Redis(redis) = &self.cache else {
+            return;
+        };
+        loop {
+            let loaded = async {
+                // Subscribed: every revocation from now on arrives as an event, and
+                // every one before it is in the database.
+                let all = self
+                    .store
+                    .revocations_since(DateTime::<Utc>::UNIX_EPOCH, Utc::now())
+                    .await?;
+                redis.mirror.add(&all);
+                redis.current.store(true, Ordering::Release);
+                Ok(())
+            };
+            let result = redis
+                .shared
+                .watch(loaded, |revocation| {
+                    redis.mirror.add(std::slice::from_ref(&revocation))
+                })
+                .await;
+            redis.current.store(false, Ordering::Release);
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "revocation events unavailable: checks ask Redis until resubscribed");
+            }
+            tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+        }
     }
 
     /// Polls the database until its task is aborted.
@@ -241,8 +322,9 @@ impl Revocations {
             }
             ticks = ticks.wrapping_add(1);
             if ticks % PRUNE_EVERY == 0 {
-                if let Cache::Local(cache) = &self.cache {
-                    cache.prune(now);
+                match &self.cache {
+                    Cache::Local(cache) => cache.prune(now),
+                    Cache::Redis(redis) => redis.mirror.prune(now),
                 }
                 match self.store.prune_revocations(now).await {
                     Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired revocations pruned"),

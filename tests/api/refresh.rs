@@ -615,3 +615,62 @@ async fn when_redis_goes_away_validation_fails_closed_and_recovers() {
     redis.wait().unwrap();
     assert!(recovered, "recovers by itself when Redis returns");
 }
+
+/// This instance's count of revocation checks answered in process.
+async fn in_process_checks(app: &TestApp, base: &str) -> f64 {
+    let body = app
+        .client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(r#"authd_revocation_cache_lookups_total{result="hit"} "#))
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn with_redis_each_instance_answers_from_its_mirror_and_hears_revocations_at_once() {
+    if test_redis_url().is_none() {
+        return; // in process there is nothing to mirror
+    }
+    let app = spawn_app().await;
+    let other = app.sibling().await;
+    app.add_user("alice", PASSWORD, &[]).await;
+    let pair = login(&app).await;
+    let token = access_token(&pair);
+    let userinfo_at_other = async || {
+        app.client
+            .get(other.url("/auth/userinfo"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Once subscribed and loaded, the other instance answers without asking Redis.
+    let mirrored = within_five_seconds(async || {
+        let before = in_process_checks(&app, &other.address).await;
+        assert_eq!(userinfo_at_other().await, 200);
+        in_process_checks(&app, &other.address).await > before
+    })
+    .await;
+    assert!(mirrored, "the mirror never became current");
+
+    let before = in_process_checks(&app, &other.address).await;
+    let response = app
+        .client
+        .post(app.url("/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    // Refused at once, and from the mirror: the event reached it, not a later poll.
+    assert_eq!(userinfo_at_other().await, 401);
+    assert_eq!(in_process_checks(&app, &other.address).await, before + 1.0);
+}
