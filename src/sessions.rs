@@ -65,6 +65,12 @@ pub struct Sessions {
     audit: Audit,
 }
 
+/// Ended sessions are kept this long (for investigation), then deleted with their
+/// refresh tokens.
+const ENDED_SESSIONS_KEPT: chrono::Duration = chrono::Duration::days(1);
+/// How often ended sessions are deleted.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Lifetimes of refresh-token families.
 #[derive(Debug, Clone, Copy)]
 pub struct FamilyLifetimes {
@@ -318,6 +324,20 @@ impl Sessions {
             roles,
         };
         Ok(self.issuer.issue(grant, now.timestamp())?)
+    }
+
+    /// Deletes sessions that ended more than a day ago, at start and then hourly,
+    /// until its task is aborted: without it every refresh would leave a row forever.
+    pub async fn prune_loop(self) {
+        loop {
+            let before = Utc::now() - ENDED_SESSIONS_KEPT;
+            match self.store.prune_families(before, self.idle_ttl).await {
+                Ok(n) if n > 0 => tracing::info!(pruned = n, "ended sessions deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "deleting ended sessions failed"),
+            }
+            tokio::time::sleep(PRUNE_EVERY).await;
+        }
     }
 
     /// Validates an access token (spec §4) and checks it is not revoked. Its `aud` must

@@ -136,23 +136,6 @@ impl Application {
         )
         .await
         .context("cannot load the revocation state")?;
-        let sync = tokio::spawn({
-            let (revocations, clients, key_manager, audit) = (
-                Arc::clone(&revocations),
-                Arc::clone(&clients),
-                Arc::clone(&key_manager),
-                audit.clone(),
-            );
-            async move {
-                tokio::join!(
-                    Arc::clone(&revocations).watch_loop(),
-                    revocations.sync_loop(),
-                    clients.sync_loop(),
-                    key_manager.sync_loop(),
-                    audit.prune_loop()
-                );
-            }
-        });
         let sessions = Sessions::new(
             Arc::clone(&store),
             TokenIssuer::new(settings.server.issuer.clone(), access_ttl, keys.clone()),
@@ -173,6 +156,25 @@ impl Application {
                 audit: audit.clone(),
             },
         )?;
+        let sync = tokio::spawn({
+            let (revocations, clients, key_manager, audit, sessions) = (
+                Arc::clone(&revocations),
+                Arc::clone(&clients),
+                Arc::clone(&key_manager),
+                audit.clone(),
+                sessions.clone(),
+            );
+            async move {
+                tokio::join!(
+                    Arc::clone(&revocations).watch_loop(),
+                    revocations.sync_loop(),
+                    clients.sync_loop(),
+                    key_manager.sync_loop(),
+                    audit.prune_loop(),
+                    sessions.prune_loop()
+                );
+            }
+        });
         let state = web::Data::new(AppState {
             authenticator: Authenticator::new(
                 Arc::clone(&store),

@@ -460,6 +460,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Deletes revocations that no longer matter; returns how many.
     async fn prune_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Deletes the families (and their refresh tokens) that ended before `before`:
+    /// revoked, past their absolute lifetime, or unused for `idle_ttl`. Returns how many.
+    async fn prune_families(
+        &self,
+        before: DateTime<Utc>,
+        idle_ttl: chrono::Duration,
+    ) -> Result<u64, StoreError>;
 
     /// Registers a client; `Conflict` when the id is taken.
     async fn create_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError>;

@@ -465,6 +465,23 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn prune_families(
+        &self,
+        before: DateTime<Utc>,
+        idle_ttl: chrono::Duration,
+    ) -> Result<u64, StoreError> {
+        // Their refresh tokens go with them (on delete cascade).
+        let done = sqlx::query(
+            "delete from refresh_families
+             where revoked_at < ?1 or expires_at < ?1 or last_used_at < ?2",
+        )
+        .bind(before)
+        .bind(before - idle_ttl)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn create_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError> {
         let c = ClientParts::new(client, now);
         sqlx::query(

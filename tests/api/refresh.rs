@@ -674,3 +674,64 @@ async fn with_redis_each_instance_answers_from_its_mirror_and_hears_revocations_
     assert_eq!(userinfo_at_other().await, 401);
     assert_eq!(in_process_checks(&app, &other.address).await, before + 1.0);
 }
+
+#[tokio::test]
+async fn sessions_that_ended_over_a_day_ago_are_deleted_with_their_tokens() {
+    let app = spawn_app().await;
+    app.add_user("alice", PASSWORD, &[]).await;
+    let now = chrono::Utc::now();
+    let sid_of = |pair: &Value| {
+        segment(&access_token(pair), 1)["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let live = login(&app).await;
+    let idle = login(&app).await;
+    age_family(
+        &app,
+        &sid_of(&idle),
+        now - chrono::Duration::days(9),
+        now + chrono::Duration::days(20),
+    )
+    .await;
+    let expired = login(&app).await;
+    age_family(
+        &app,
+        &sid_of(&expired),
+        now - chrono::Duration::days(3),
+        now - chrono::Duration::days(2),
+    )
+    .await;
+    // Ended just now: kept for a day.
+    let logged_out = login(&app).await;
+    let response = app
+        .client
+        .post(app.url("/auth/logout"))
+        .bearer_auth(access_token(&logged_out))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let family = async |pair: &Value| {
+        let token = authd::tokens::RefreshToken::parse(&refresh_token(pair)).unwrap();
+        app.store.family_by_token(&token.hash()).await.unwrap()
+    };
+    let idle_ttl = chrono::Duration::from_std(app.settings.tokens.refresh_idle_ttl).unwrap();
+    let pruned = app
+        .store
+        .prune_families(now - chrono::Duration::days(1), idle_ttl)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    assert!(family(&idle).await.is_none(), "idle for 9 days");
+    assert!(family(&expired).await.is_none(), "past its absolute end");
+    assert!(
+        family(&logged_out).await.is_some(),
+        "ended less than a day ago"
+    );
+    assert!(family(&live).await.is_some());
+    // The live session is untouched: its refresh token still rotates.
+    assert_eq!(app.refresh(&refresh_token(&live)).await.status(), 200);
+}
