@@ -13,7 +13,6 @@ use actix_web::http::Method;
 use actix_web::web;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
-use uuid::Uuid;
 
 use crate::config::{LogFormat, LogSettings};
 use crate::error::OAuthError;
@@ -62,16 +61,23 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let request_id = Uuid::new_v4();
-    let path: String = req.path().chars().take(128).collect();
-    let span = tracing::info_span!("request", %request_id, method = %req.method(), path = %path);
+    // A v4 UUID from the thread's CSPRNG: no system call per request.
+    let request_id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let span = tracing::info_span!(
+        "request",
+        %request_id,
+        method = %req.method(),
+        path = %Truncated(req.path())
+    );
     let started = Instant::now();
     let response = span.in_scope(|| service.call(req));
     async move {
         let mut response = response.await?;
         let status = response.status().as_u16();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        if let Ok(value) = HeaderValue::from_str(request_id.hyphenated().encode_lower(&mut buffer))
+        {
             response.headers_mut().insert(REQUEST_ID, value);
         }
         record(&response, started);
@@ -116,5 +122,17 @@ fn record<B>(response: &ServiceResponse<B>, started: Instant) {
         .and_then(|e| e.dependency)
     {
         metrics.dependency_error(dependency);
+    }
+}
+
+/// At most the first 128 characters of a path, formatted only when a log line is.
+struct Truncated<'a>(&'a str);
+
+impl std::fmt::Display for Truncated<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(128) {
+            Some((end, _)) => f.write_str(&self.0[..end]),
+            None => f.write_str(self.0),
+        }
     }
 }
