@@ -1,5 +1,5 @@
-//! The in-process revocation cache: a map from (kind, value) to when the entry stops
-//! mattering.
+//! The in-process revocation cache: per kind, a map from the revoked value to when the
+//! entry stops mattering. Looked up by `&str`, so a check allocates nothing.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -9,8 +9,23 @@ use chrono::{DateTime, Utc};
 use crate::store::{Revocation, RevocationKind};
 
 #[derive(Default)]
+struct Entries {
+    jti: HashMap<String, DateTime<Utc>>,
+    sid: HashMap<String, DateTime<Utc>>,
+}
+
+impl Entries {
+    fn of(&mut self, kind: RevocationKind) -> &mut HashMap<String, DateTime<Utc>> {
+        match kind {
+            RevocationKind::Jti => &mut self.jti,
+            RevocationKind::Sid => &mut self.sid,
+        }
+    }
+}
+
+#[derive(Default)]
 pub struct LocalCache {
-    entries: RwLock<HashMap<(RevocationKind, String), DateTime<Utc>>>,
+    entries: RwLock<Entries>,
 }
 
 impl LocalCache {
@@ -19,12 +34,10 @@ impl LocalCache {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let live = |kind, value: &str| {
-            entries
-                .get(&(kind, value.to_owned()))
-                .is_some_and(|exp| *exp > now)
+        let live = |map: &HashMap<String, DateTime<Utc>>, value: &str| {
+            map.get(value).is_some_and(|exp| *exp > now)
         };
-        live(RevocationKind::Jti, jti) || sid.is_some_and(|sid| live(RevocationKind::Sid, sid))
+        live(&entries.jti, jti) || sid.is_some_and(|sid| live(&entries.sid, sid))
     }
 
     pub fn add(&self, revocations: &[Revocation]) {
@@ -37,7 +50,8 @@ impl LocalCache {
         };
         for r in revocations {
             let expires = entries
-                .entry((r.kind, r.value.clone()))
+                .of(r.kind)
+                .entry(r.value.clone())
                 .or_insert(r.expires_at);
             *expires = (*expires).max(r.expires_at);
         }
@@ -48,7 +62,8 @@ impl LocalCache {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        entries.retain(|_, expires| *expires > now);
+        entries.jti.retain(|_, expires| *expires > now);
+        entries.sid.retain(|_, expires| *expires > now);
     }
 }
 
