@@ -14,13 +14,17 @@ WORKDIR /build
 
 # Dependency-cache layer: build every dependency against stub sources, so editing src/
 # does not recompile the whole dependency tree. Cargo refuses to parse the manifest
-# unless every explicitly declared target path exists, hence the stub for the [[test]]
-# target too (it is never compiled by `cargo build`).
+# unless every explicitly declared target path exists (`path = "..."` of [lib], [[bin]],
+# [[test]], [[bench]], [[example]]), so each gets a stub; the ones outside src/ are never
+# compiled by `cargo build`. Auto-discovered targets (examples/, tests/) are simply absent
+# (.dockerignore).
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src tests/api \
+RUN mkdir -p src \
     && printf 'fn main() {}\n' > src/main.rs \
     && : > src/lib.rs \
-    && : > tests/api/main.rs \
+    && for p in $(sed -n 's/^[[:space:]]*path[[:space:]]*=[[:space:]]*"\([^"]*\.rs\)".*/\1/p' Cargo.toml); do \
+        [ -e "$p" ] || { mkdir -p "$(dirname "$p")" && printf 'fn main() {}\n' > "$p"; }; \
+    done \
     && cargo build --release --locked \
     && rm -rf src
 
