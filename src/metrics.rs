@@ -1,5 +1,8 @@
-//! Prometheus metrics (`GET /metrics`, OpenMetrics text): one registry per running
-//! server, counters bumped where the event happens, gauges read at scrape time.
+//! Prometheus metrics (`GET /metrics`): one registry per running server, counters bumped
+//! where the event happens, gauges read at scrape time. The crate encodes OpenMetrics
+//! text, served to scrapers that ask for it (Prometheus does); everyone else gets the
+//! classic Prometheus text format (0.0.4), which differs only in naming counter families
+//! with their `_total` suffix and in having no `# EOF`.
 //! Label values come from fixed sets (route patterns, grant and reason names), never
 //! from input, so the number of series stays bounded.
 
@@ -15,8 +18,11 @@ use prometheus_client::registry::Registry;
 use crate::domain::GrantType;
 use crate::store::RevokeReason;
 
-/// `Content-Type` of the exposition.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// `Content-Type` of the OpenMetrics exposition, and what a scraper sends in `Accept` to
+/// get it.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// `Content-Type` of the classic Prometheus text exposition.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -281,14 +287,91 @@ impl Metrics {
         self.audit_write_failures.inc();
     }
 
-    /// The exposition, with the gauges set from the values read now.
-    pub fn render(&self, active_key_age: Option<Duration>, password_queue: usize) -> String {
+    /// The exposition (OpenMetrics, or with `openmetrics` false the classic text format),
+    /// with the gauges set from the values read now.
+    pub fn render(
+        &self,
+        active_key_age: Option<Duration>,
+        password_queue: usize,
+        openmetrics: bool,
+    ) -> String {
         self.active_key_age
             .set(active_key_age.map_or(0, |age| age.as_secs() as i64));
         self.password_queue_depth.set(password_queue as i64);
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        if openmetrics {
+            out
+        } else {
+            to_prometheus_text(&out)
+        }
+    }
+}
+
+/// The classic text format (0.0.4) of an OpenMetrics exposition: a counter family is
+/// named after its samples (`x_total`, where OpenMetrics says `x`), and the `# UNIT` and
+/// `# EOF` lines, which the classic format does not have, are dropped. Samples, labels
+/// and the other types read the same in both.
+fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(line) => out.push_str(&line),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_classic_text_names_counter_families_after_their_samples_and_has_no_eof() {
+        let metrics = Metrics::new();
+        metrics.token_issued(GrantType::Password);
+        let labels = HttpLabels {
+            route: "/auth/token".into(),
+            method: "POST",
+            status: 200,
+        };
+        metrics.request(labels, Duration::from_millis(3));
+        let open = metrics.render(None, 3, true);
+        assert!(open.contains("# TYPE authd_tokens_issued counter\n"));
+        assert!(open.ends_with("# EOF\n"));
+        let text = metrics.render(None, 3, false);
+        assert!(text.contains("# HELP authd_tokens_issued_total Access tokens issued, by grant.\n"));
+        assert!(text.contains("# TYPE authd_tokens_issued_total counter\n"));
+        assert!(text.contains("authd_tokens_issued_total{grant=\"password\"} 1\n"));
+        assert!(text
+            .contains("# TYPE authd_password_queue_depth gauge\nauthd_password_queue_depth 3\n"));
+        assert!(text.contains("# TYPE authd_http_request_duration_seconds histogram\n"));
+        assert!(!text.contains("# EOF") && !text.contains("# UNIT"));
+        // Nothing else changes: the same samples, line for line.
+        let samples = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(samples(&open), samples(&text));
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
@@ -49,16 +49,26 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus exposition (OpenMetrics text) of this process's metrics.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // OpenMetrics for a scraper that asks for it (Prometheus does), else the classic text.
+    let openmetrics = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
     let age = state
         .key_manager
         .active_since()
         .and_then(|since| (Utc::now() - since).to_std().ok());
-    let body = state.metrics.render(age, state.authenticator.queue_depth());
+    let body = state
+        .metrics
+        .render(age, state.authenticator.queue_depth(), openmetrics);
+    let content_type = if openmetrics {
+        metrics::OPENMETRICS
+    } else {
+        metrics::PROMETHEUS_TEXT
+    };
     HttpResponse::Ok()
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(metrics::CONTENT_TYPE),
-        ))
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
         .body(body)
 }

@@ -13,12 +13,8 @@ async fn scrape(app: &TestApp) -> BTreeMap<String, f64> {
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(
-        content_type.starts_with("application/openmetrics-text"),
-        "{content_type}"
-    );
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     let body = response.text().await.unwrap();
-    assert!(body.ends_with("# EOF\n"), "a complete exposition");
     body.lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
         .map(|line| {
@@ -195,4 +191,39 @@ async fn a_key_rotation_is_counted_and_the_active_key_age_is_exported() {
     app.keys.tick(created + prepublish).await.unwrap();
     let samples = scrape(&app).await;
     assert_eq!(value(&samples, "authd_key_rotations_total"), 1.0);
+}
+
+#[tokio::test]
+async fn openmetrics_is_served_to_scrapers_that_ask_for_it_and_the_classic_text_to_others() {
+    let app = spawn_app().await;
+    // What Prometheus sends.
+    let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let open = response.text().await.unwrap();
+    assert!(open.ends_with("# EOF\n"));
+    assert!(open.contains("# TYPE authd_login_throttled counter\n"));
+
+    let classic = app
+        .client
+        .get(app.url("/metrics"))
+        .header("accept", "text/plain")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!classic.contains("# EOF"));
+    assert!(classic
+        .contains("# TYPE authd_login_throttled_total counter\nauthd_login_throttled_total 0\n"));
 }
