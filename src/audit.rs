@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// Expired events are deleted this often by every running instance.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -220,17 +220,13 @@ impl Audit {
             return;
         };
         loop {
-            match self.prune(Utc::now() - retention).await {
+            match self.store.prune_audit(Utc::now() - retention).await {
                 Ok(n) if n > 0 => tracing::info!(pruned = n, "expired audit events deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "pruning audit events failed"),
             }
             tokio::time::sleep(PRUNE_EVERY).await;
         }
-    }
-
-    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.store.prune_audit(before).await
     }
 }
 

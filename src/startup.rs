@@ -41,7 +41,6 @@ pub struct AppState {
     /// The key lifecycle (the active key's age, for metrics).
     pub key_manager: Arc<KeyManager>,
     pub clients: Arc<Clients>,
-    pub metrics: Arc<Metrics>,
     pub issuer_url: String,
     /// The JWKS `Cache-Control` (`public, max-age=N`), N never longer than
     /// `keys.prepublish` (spec §3); built once.
@@ -191,7 +190,6 @@ impl Application {
             keys,
             key_manager: Arc::clone(&key_manager),
             clients,
-            metrics: Arc::clone(&metrics),
             issuer_url: settings.server.issuer.clone(),
             jwks_cache_control: actix_web::http::header::HeaderValue::from_str(&format!(
                 "public, max-age={}",

@@ -261,20 +261,25 @@ impl Revocations {
             .store
             .revocations_since(since - SYNC_OVERLAP, now)
             .await?;
-        if let Cache::Redis(redis) = &self.cache {
-            // The mirror first: it must not depend on Redis answering.
-            redis.mirror.add(&recent);
-            if !redis
-                .shared
-                .loaded()
-                .await
-                .map_err(RevocationError::CacheUnavailable)?
-            {
-                tracing::warn!("revocation cache is empty: rebuilding it from the database");
-                return self.rebuild(now).await;
-            }
+        let Cache::Redis(redis) = &self.cache else {
+            return self.add(&recent, false, now).await;
+        };
+        // The mirror first: it must not depend on Redis answering.
+        redis.mirror.add(&recent);
+        if !redis
+            .shared
+            .loaded()
+            .await
+            .map_err(RevocationError::CacheUnavailable)?
+        {
+            tracing::warn!("revocation cache is empty: rebuilding it from the database");
+            return self.rebuild(now).await;
         }
-        self.add(&recent, false, now).await
+        redis
+            .shared
+            .add(&recent, false, now)
+            .await
+            .map_err(RevocationError::CacheUnavailable)
     }
 
     /// With Redis: keeps the mirror current through the revocation events, and marks it

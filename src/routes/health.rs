@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::metrics::{self, Dependency};
+use crate::metrics::{self, Dependency, Metrics};
 use crate::startup::AppState;
 
 pub async fn healthz() -> HttpResponse {
@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// 200 only when the database and, where configured, Redis answer (spec §3).
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
     let limit = Duration::from_secs(2);
     let database = match tokio::time::timeout(limit, state.store.ping()).await {
         Ok(Ok(())) => "ok",
@@ -27,7 +27,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Err(_) => "timeout",
     };
     if database != "ok" {
-        state.metrics.dependency_error(Dependency::Database);
+        metrics.dependency_error(Dependency::Database);
     }
     let cache = match tokio::time::timeout(limit, state.revocations.ping()).await {
         Ok(Ok(())) => "ok",
@@ -38,7 +38,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Err(_) => "timeout",
     };
     if cache != "ok" {
-        state.metrics.dependency_error(Dependency::Redis);
+        metrics.dependency_error(Dependency::Redis);
     }
     let body = json!({"database": database, "revocation_cache": cache});
     if database == "ok" && cache == "ok" {
@@ -49,7 +49,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus exposition (OpenMetrics text) of this process's metrics.
-pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+) -> HttpResponse {
     // OpenMetrics for a scraper that asks for it (Prometheus does), else the classic text.
     let openmetrics = req
         .headers()
@@ -60,9 +64,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         .key_manager
         .active_since()
         .and_then(|since| (Utc::now() - since).to_std().ok());
-    let body = state
-        .metrics
-        .render(age, state.authenticator.queue_depth(), openmetrics);
+    let body = metrics.render(age, state.authenticator.queue_depth(), openmetrics);
     let content_type = if openmetrics {
         metrics::OPENMETRICS
     } else {

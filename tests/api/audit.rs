@@ -309,15 +309,7 @@ async fn a_failed_audit_write_is_counted_and_does_not_fail_the_login() {
         .await;
     assert_eq!(response.status(), 200);
     assert!(json_of(response).await["access_token"].is_string());
-    let body = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = app.metrics_text(&app.address).await;
     assert!(
         body.lines()
             .any(|l| l == "authd_audit_write_failures_total 1"),

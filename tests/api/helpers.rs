@@ -157,12 +157,6 @@ impl Drop for Sibling {
     }
 }
 
-impl Sibling {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-}
-
 /// Test settings: compiled-in defaults, the given database and key dir, fast argon2.
 pub fn test_settings(db_url: &str, keys_dir: &Path) -> Settings {
     let mut settings = Settings::load(None).unwrap();
@@ -614,4 +608,39 @@ pub async fn execute_sql(app: &TestApp, sql: &str) {
         let mut conn = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
         conn.execute(sql).await.unwrap();
     }
+}
+
+impl TestApp {
+    /// The `/metrics` text of the instance at `base` (this app or a sibling).
+    pub async fn metrics_text(&self, base: &str) -> String {
+        self.client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The status of a userinfo request with `token` at the instance at `base`.
+    pub async fn userinfo_at(&self, base: &str, token: &str) -> u16 {
+        self.client
+            .get(format!("{base}/auth/userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// The value of one unlabelled-or-labelled series (`name{labels}` as written) in a
+/// metrics text, if it has a sample.
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.parse().unwrap())
 }

@@ -147,8 +147,7 @@ async fn unknown_paths_share_one_series_and_never_become_labels() {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
     }
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
-    let body = response.text().await.unwrap();
+    let body = app.metrics_text(&app.address).await;
     assert!(!body.contains("7f3a"), "a path became a label:\n{body}");
     assert!(
         body.contains(

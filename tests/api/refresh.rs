@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_oauth_error, json_of, segment, spawn_app, test_redis_url, within_five_seconds, TestApp,
-    PASSWORD,
+    assert_oauth_error, json_of, sample, segment, spawn_app, test_redis_url, within_five_seconds,
+    TestApp, PASSWORD,
 };
 
 fn refresh_token(pair: &Value) -> String {
@@ -479,16 +479,7 @@ async fn a_revocation_through_one_instance_is_honoured_by_another() {
     app.add_user("alice", PASSWORD, &[]).await;
     let pair = login(&app).await;
     let token = access_token(&pair);
-    let userinfo_at_other = async || {
-        app.client
-            .get(other.url("/auth/userinfo"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let userinfo_at_other = async || app.userinfo_at(&other.address, &token).await;
     assert_eq!(userinfo_at_other().await, 200);
     let response = app
         .client
@@ -592,21 +583,12 @@ async fn when_redis_goes_away_validation_fails_closed_and_recovers() {
         503
     );
     // Each of those failures is counted against Redis (the database answered).
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let redis_errors = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(r#"authd_dependency_errors_total{dependency="redis"} "#))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    assert!(redis_errors >= 3, "{metrics}");
+    let metrics = app.metrics_text(&app.address).await;
+    let redis_errors = sample(
+        &metrics,
+        r#"authd_dependency_errors_total{dependency="redis"}"#,
+    );
+    assert!(redis_errors.unwrap_or(0.0) >= 3.0, "{metrics}");
     assert!(!metrics.contains(r#"dependency="database""#), "{metrics}");
 
     let mut redis = start_redis();
@@ -618,18 +600,12 @@ async fn when_redis_goes_away_validation_fails_closed_and_recovers() {
 
 /// This instance's count of revocation checks answered in process.
 async fn in_process_checks(app: &TestApp, base: &str) -> f64 {
-    let body = app
-        .client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    body.lines()
-        .find_map(|l| l.strip_prefix(r#"authd_revocation_cache_lookups_total{result="hit"} "#))
-        .map_or(0.0, |v| v.parse().unwrap())
+    let metrics = app.metrics_text(base).await;
+    sample(
+        &metrics,
+        r#"authd_revocation_cache_lookups_total{result="hit"}"#,
+    )
+    .unwrap_or(0.0)
 }
 
 #[tokio::test]
@@ -642,16 +618,7 @@ async fn with_redis_each_instance_answers_from_its_mirror_and_hears_revocations_
     app.add_user("alice", PASSWORD, &[]).await;
     let pair = login(&app).await;
     let token = access_token(&pair);
-    let userinfo_at_other = async || {
-        app.client
-            .get(other.url("/auth/userinfo"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    let userinfo_at_other = async || app.userinfo_at(&other.address, &token).await;
     // Once subscribed and loaded, the other instance answers without asking Redis.
     let mirrored = within_five_seconds(async || {
         let before = in_process_checks(&app, &other.address).await;
