@@ -63,8 +63,8 @@ pub enum AuditCommand {
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
         /// Only events of this kind (e.g. login_failed, refresh_reuse).
-        #[arg(long, value_name = "EVENT")]
-        event: Option<String>,
+        #[arg(long, value_name = "EVENT", value_parser = one_of(EventKind::ALL, EventKind::as_str))]
+        event: Option<EventKind>,
         /// At most this many events.
         #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         limit: i64,
@@ -78,8 +78,8 @@ pub enum KeysCommand {
     /// Create the next key: published at once, signing after keys.prepublish.
     Rotate {
         /// Algorithm of the new key (default: keys.algorithm).
-        #[arg(long = "alg", value_name = "ES256|RS256")]
-        alg: Option<String>,
+        #[arg(long = "alg", value_parser = one_of(Algorithm::ALL, Algorithm::as_str))]
+        alg: Option<Algorithm>,
         /// Emergency: sign with the new key at once, without pre-publication. Verifiers
         /// holding a cached JWKS refetch it on the unknown kid.
         #[arg(long)]
@@ -136,8 +136,8 @@ pub enum ClientCommand {
         /// A grant it may use: password, refresh_token, client_credentials (repeatable;
         /// default: client_credentials when confidential, password and refresh_token when
         /// public).
-        #[arg(long = "grant", value_name = "G")]
-        grants: Vec<String>,
+        #[arg(long = "grant", value_name = "G", value_parser = one_of(GrantType::ALL, GrantType::as_str))]
+        grants: Vec<GrantType>,
         /// A scope it may request (repeatable).
         #[arg(long = "scope", value_name = "S")]
         scopes: Vec<String>,
@@ -156,6 +156,23 @@ pub struct PasswordStdin {
     /// Read the password from stdin (one line); it is never taken from argv.
     #[arg(long = "password-stdin", required = true)]
     pub password_stdin: bool,
+}
+
+/// The value parser of an enumerated option: clap lists the choices in `--help`, and any
+/// other value is a usage error (exit 2, spec §1), reported before anything runs.
+fn one_of<T, const N: usize>(
+    all: [T; N],
+    name: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(all.map(name)).try_map(move |raw: String| {
+        all.into_iter()
+            .find(|value| name(*value) == raw)
+            .ok_or_else(|| format!("unknown value {raw:?}"))
+    })
 }
 
 /// Reports a clap error as one line and returns its exit code (0 for --help/--version).
@@ -223,10 +240,6 @@ async fn audit(command: AuditCommand, settings: &Settings) -> anyhow::Result<()>
     } = command;
     let now = Utc::now();
     let since = since.map(|raw| parse_since(&raw, now)).transpose()?;
-    let event = event
-        .map(|raw| EventKind::parse(&raw))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
     let user = user
         .map(|raw| Username::parse(&raw))
         .transpose()
@@ -325,10 +338,7 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Rotate { alg, now: at_once } => {
-            let alg = match alg {
-                Some(raw) => raw.parse::<Algorithm>().map_err(anyhow::Error::msg)?,
-                None => settings.keys.algorithm,
-            };
+            let alg = alg.unwrap_or(settings.keys.algorithm);
             prepare_key_dir(dir)?;
             let Some(record) = create_key(store.as_ref(), dir, alg, KeyState::Next, now).await?
             else {
@@ -570,7 +580,7 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
 fn new_client(
     id: ClientId,
     audiences: &[String],
-    grants: &[String],
+    grants: &[GrantType],
     scopes: &[String],
     default_scopes: &[String],
 ) -> anyhow::Result<Client> {
@@ -583,11 +593,7 @@ fn new_client(
             .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::msg)?
     };
-    let grants = grants
-        .iter()
-        .map(|g| GrantType::parse(g))
-        .collect::<Result<BTreeSet<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
+    let grants: BTreeSet<GrantType> = grants.iter().copied().collect();
     let scope_set = |values: &[String]| -> anyhow::Result<Scopes> {
         if let Some(bad) = values.iter().find(|v| v.contains(' ') || v.is_empty()) {
             bail!("{bad:?} is not one scope: repeat --scope for each");

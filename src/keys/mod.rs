@@ -24,6 +24,8 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    pub const ALL: [Algorithm; 2] = [Self::Es256, Self::Rs256];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Es256 => "ES256",

@@ -345,3 +345,88 @@ async fn serve_logs_json_without_secrets_and_stops_gracefully_on_sigterm() {
         assert!(!logs.contains(secret), "the logs leak {secret:?}");
     }
 }
+
+/// Spec §1: an invalid value for an option is a usage error (exit 2, one line naming the
+/// choices), caught before anything runs; every listed value is taken.
+#[tokio::test]
+async fn every_enumerated_option_takes_each_of_its_values_and_refuses_others_with_exit_2() {
+    use authd::audit::EventKind;
+    use authd::domain::GrantType;
+    use authd::keys::Algorithm;
+
+    let app = spawn_app().await;
+    let mut accepted: Vec<Vec<String>> = Vec::new();
+    for alg in Algorithm::ALL {
+        accepted.push(vec![
+            "keys".into(),
+            "rotate".into(),
+            "--alg".into(),
+            alg.as_str().into(),
+            "--now".into(),
+        ]);
+    }
+    for grant in GrantType::ALL {
+        let id = format!("c-{}", grant.as_str().replace('_', "-"));
+        accepted.push(vec![
+            "client".into(),
+            "add".into(),
+            id,
+            "--generate-secret".into(),
+            "--grant".into(),
+            grant.as_str().into(),
+        ]);
+    }
+    for kind in EventKind::ALL {
+        accepted.push(vec![
+            "audit".into(),
+            "list".into(),
+            "--event".into(),
+            kind.as_str().into(),
+        ]);
+    }
+    for args in &accepted {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = app.cli(&args, None);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let listed = stdout(&app.cli(&["client", "list"], None));
+    for grant in GrantType::ALL {
+        assert!(
+            listed.contains(&format!("grants={}", grant.as_str())),
+            "{listed}"
+        );
+    }
+
+    let refused: [(&[&str], &str); 9] = [
+        (&["keys", "rotate", "--alg", "HS256"], "ES256, RS256"),
+        (&["keys", "rotate", "--alg", "es256"], "ES256, RS256"),
+        (&["keys", "rotate", "--alg", "none"], "ES256, RS256"),
+        (&["keys", "rotate", "--alg", ""], "--alg"),
+        (
+            &["client", "add", "x", "--grant", "implicit"],
+            "client_credentials",
+        ),
+        (
+            &["client", "add", "x", "--grant", "Password"],
+            "client_credentials",
+        ),
+        (
+            &["client", "add", "x", "--grant", "authorization_code"],
+            "--grant",
+        ),
+        (&["audit", "list", "--event", "login"], "login_succeeded"),
+        (&["audit", "list", "--limit", "0"], "--limit"),
+    ];
+    for (args, needle) in refused {
+        assert_one_line_error(&app.cli(args, None), 2, needle);
+    }
+    // Nothing ran: no client x, and the ring still has exactly the keys made above.
+    assert!(!stdout(&app.cli(&["client", "list"], None)).contains("x\t"));
+    let keys = stdout(&app.cli(&["keys", "list"], None));
+    assert_eq!(keys.lines().count(), 3, "{keys}");
+}

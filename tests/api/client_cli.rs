@@ -136,8 +136,8 @@ async fn client_add_refuses_what_cannot_work_with_one_line() {
         ),
         (
             &["client", "add", "x", "--grant", "implicit"],
-            1,
-            "unknown grant",
+            2,
+            "invalid value 'implicit'",
         ),
         (&["client", "add", "app"], 1, "default client"),
         (

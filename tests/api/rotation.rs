@@ -213,8 +213,8 @@ async fn key_commands_refuse_what_cannot_work_with_one_line() {
     let (active, _) = app.signing_key_pem();
     assert_one_line_error(
         &app.cli(&["keys", "rotate", "--alg", "HS256"], None),
-        1,
-        "unknown signing algorithm",
+        2,
+        "invalid value 'HS256'",
     );
     assert_one_line_error(
         &app.cli(&["keys", "remove", &active], None),
