@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use uuid::Uuid;
 
@@ -26,32 +27,64 @@ use crate::keys::Kid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Reads and writes go through separate pools. SQLite admits one writer at a time; with
+/// several writing connections, the losers of the file lock sleep and retry inside
+/// SQLite's busy handler (sleeps of up to 100 ms each), which made write latency under load
+/// a lottery (p99 824 ms on the refresh benchmark) and eventually a timeout. One writer
+/// connection queues writers in process instead: the pool's semaphore is fair (first come,
+/// first served), a waiting writer is woken the moment the connection is free, and the
+/// file lock is only ever contended by another process (the CLI), where `busy_timeout`
+/// still applies. Readers have their own read-only connections: in WAL mode they read the
+/// last committed state while a write is in progress, and being read-only they cannot
+/// take the write lock by mistake.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    readers: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
     /// Every transaction here writes: `BEGIN IMMEDIATE` takes the write lock up front, so
-    /// concurrent writers queue on the busy timeout instead of failing when a read
-    /// snapshot cannot be upgraded (SQLITE_BUSY_SNAPSHOT).
+    /// a writer in another process (the CLI) makes this one wait on the busy timeout
+    /// instead of failing when a read snapshot cannot be upgraded (SQLITE_BUSY_SNAPSHOT).
     async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// Opens the file with `max_connections` readers and one writer.
+    ///
+    /// Durability: WAL with `synchronous = NORMAL`. A commit is in the WAL file (the OS
+    /// page cache) before the statement returns, so a crash or SIGKILL of authd right after
+    /// a response loses nothing; SQLite syncs the WAL to disk at each checkpoint, so a power
+    /// loss or kernel crash can lose the last commits (never corrupt the file). `FULL`
+    /// would add one fsync to every commit. docs/OPERATIONS.md says what this means.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        create_private_file(options.get_filename())
-            .map_err(|e| StoreError::Unavailable(e.into()))?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
+        let path = options.get_filename().to_owned();
+        create_private_file(&path).map_err(|e| StoreError::Unavailable(e.into()))?;
+        // The writer connects first: it creates the file and switches it to WAL, which
+        // read-only connections cannot do.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(Self { pool })
+        // An in-memory database lives and dies with its one connection.
+        let in_memory = path.as_os_str().is_empty() || path == Path::new(":memory:");
+        let readers = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(Self { readers, writer })
     }
 }
 
@@ -110,12 +143,12 @@ const USER_COLUMNS: &str =
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await?;
+        sqlx::query("select 1").execute(&self.readers).await?;
         Ok(())
     }
 
@@ -133,7 +166,7 @@ impl Store for SqliteStore {
         .bind(&new.password_hash.0)
         .bind(roles)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         row.try_into()
     }
@@ -143,7 +176,7 @@ impl Store for SqliteStore {
             "select {USER_COLUMNS} from users where username = ?1"
         ))
         .bind(username.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(User::try_from).transpose()
     }
@@ -152,7 +185,7 @@ impl Store for SqliteStore {
         let row: Option<UserRow> =
             sqlx::query_as(&format!("select {USER_COLUMNS} from users where id = ?1"))
                 .bind(id.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.readers)
                 .await?;
         row.map(User::try_from).transpose()
     }
@@ -161,7 +194,7 @@ impl Store for SqliteStore {
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "select {USER_COLUMNS} from users order by username"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.into_iter().map(User::try_from).collect()
     }
@@ -203,7 +236,7 @@ impl Store for SqliteStore {
         .bind(&old.0)
         .bind(&new.0)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -401,7 +434,7 @@ impl Store for SqliteStore {
              where id = (select family_id from refresh_tokens where token_hash = ?1)"
         ))
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(Family::try_from).transpose()
     }
@@ -419,7 +452,7 @@ impl Store for SqliteStore {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         record_revocation(&mut conn, RevocationKind::Jti, jti, expires_at, now).await
     }
 
@@ -434,7 +467,7 @@ impl Store for SqliteStore {
         )
         .bind(since)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.into_iter().map(Revocation::try_from).collect()
     }
@@ -452,7 +485,7 @@ impl Store for SqliteStore {
         .bind(jti)
         .bind(sid)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.readers)
         .await?;
         Ok(count > 0)
     }
@@ -460,7 +493,7 @@ impl Store for SqliteStore {
     async fn prune_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("delete from revocations where expires_at <= ?1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
@@ -477,7 +510,7 @@ impl Store for SqliteStore {
         )
         .bind(before)
         .bind(before - idle_ttl)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -497,7 +530,7 @@ impl Store for SqliteStore {
         .bind(json_array(&c.scopes)?)
         .bind(json_array(&c.default_scopes)?)
         .bind(c.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -507,7 +540,7 @@ impl Store for SqliteStore {
             "select {CLIENT_COLUMNS} from clients where id = ?1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await?;
         row.map(Client::try_from).transpose()
     }
@@ -515,7 +548,7 @@ impl Store for SqliteStore {
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         let rows: Vec<ClientRow> =
             sqlx::query_as(&format!("select {CLIENT_COLUMNS} from clients order by id"))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.readers)
                 .await?;
         rows.into_iter().map(Client::try_from).collect()
     }
@@ -550,7 +583,7 @@ impl Store for SqliteStore {
     async fn clients_version(&self) -> Result<ClientsVersion, StoreError> {
         let (count, last_change): (i64, Option<DateTime<Utc>>) =
             sqlx::query_as("select count(*), max(updated_at) from clients")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.readers)
                 .await?;
         Ok(ClientsVersion { count, last_change })
     }
@@ -560,7 +593,7 @@ impl Store for SqliteStore {
             "select kid, alg, state, created_at, activated_at, retired_at
              from signing_keys order by created_at, kid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?;
         rows.into_iter().map(KeyRecord::try_from).collect()
     }
@@ -578,7 +611,7 @@ impl Store for SqliteStore {
         .bind(key.state.as_str())
         .bind(key.created_at)
         .bind(key.activated_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -623,7 +656,7 @@ impl Store for SqliteStore {
             None => sqlx::query("delete from signing_keys where kid = ?1 and state <> 'active'")
                 .bind(kid.as_str()),
         }
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -641,7 +674,7 @@ impl Store for SqliteStore {
         .bind(event.jti.as_deref())
         .bind(event.source.map(|ip| ip.to_string()))
         .bind(event.detail.as_deref())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -661,14 +694,14 @@ impl Store for SqliteStore {
         .bind(query.user_id.map(|id| id.to_string()))
         .bind(query.event.map(|e| e.as_str()))
         .bind(query.limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await?)
     }
 
     async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("delete from audit_events where occurred_at < ?1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }

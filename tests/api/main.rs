@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod client_cli;
 mod clients;
+mod concurrency;
 mod forged;
 mod forger;
 mod health;
