@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use reqwest::Response;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_with, ServeProcess, TestApp, PASSWORD};
 
 const USERS: usize = 40;
 const CLEAN_CHAINS: usize = 30;
@@ -149,4 +149,70 @@ async fn concurrent_logins_refreshes_replays_and_cli_writes_all_get_200_or_400()
     // The other process's writes landed: its users can log in.
     let (status, _) = status_and_body(login_from(&app, "10.9.9.9", "cli-4").await).await;
     assert_eq!(status, 200);
+}
+
+/// A response is a promise: what authd answered before a SIGKILL (rotations, a logout) is
+/// what a restarted authd knows, with nothing lost and nothing revoked coming back.
+#[tokio::test]
+async fn what_was_answered_before_a_sigkill_survives_it() {
+    let app = spawn_app().await;
+    app.add_user("kim", PASSWORD, &[]).await;
+    // Quiet: its output goes to a pipe nobody reads until it stops.
+    let quiet = [("AUTHD__LOG__LEVEL", "warn")];
+    let server = ServeProcess::start(&app, &quiet).await;
+    let post = |path: &'static str, body: Value| {
+        let client = app.client.clone();
+        let url = format!("{}{path}", server.base);
+        async move { client.post(url).json(&body).send().await.unwrap() }
+    };
+    let login = json!({"username": "kim", "password": PASSWORD});
+    let (_, ended) = status_and_body(post("/auth/token", login.clone()).await).await;
+    let (_, pair) = status_and_body(post("/auth/token", login).await).await;
+    let mut previous = String::new();
+    let mut current = pair["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..20 {
+        let (status, body) =
+            status_and_body(post("/auth/refresh", json!({"refresh_token": current})).await).await;
+        assert_eq!(status, 200);
+        previous = std::mem::replace(
+            &mut current,
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        );
+    }
+    let logout = app
+        .client
+        .post(format!("{}/auth/logout", server.base))
+        .bearer_auth(ended["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    server.kill();
+
+    let restarted = ServeProcess::start(&app, &quiet).await;
+    let userinfo = app
+        .client
+        .get(format!("{}/auth/userinfo", restarted.base))
+        .bearer_auth(ended["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 401, "the logout survived");
+    let refresh = |token: &str| {
+        app.client
+            .post(format!("{}/auth/refresh", restarted.base))
+            .json(&json!({"refresh_token": token}))
+            .send()
+    };
+    assert_eq!(
+        refresh(&current).await.unwrap().status(),
+        200,
+        "the last rotation survived"
+    );
+    assert_eq!(
+        refresh(&previous).await.unwrap().status(),
+        400,
+        "its consumption too"
+    );
+    restarted.kill();
 }

@@ -484,6 +484,12 @@ impl ServeProcess {
         panic!("authd serve did not answer /healthz within 10 s");
     }
 
+    /// SIGKILL: the process ends at once, with no shutdown of any kind.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM, waits (at most 15 s) for the exit, and returns its status and
     /// everything it printed.
     pub async fn stop(mut self) -> (std::process::ExitStatus, String) {
