@@ -404,6 +404,17 @@ def cpu_model():
     return "unknown"
 
 
+def errors_text(w):
+    """The error count, and what the errors were where the script counted statuses:
+    e.g. `1 (1 timeout)` or `3 (503 ×2, 1 timeout)`."""
+    if not w["errors"] or "statuses" not in w:
+        return str(w["errors"])
+    kinds = [f"{code} ×{n}" for code, n in sorted(w["statuses"].items()) if not code.startswith(("2", "3"))]
+    if w["timeouts"]:
+        kinds.append(f"{w['timeouts']} timeout" + ("s" if w["timeouts"] > 1 else ""))
+    return f"{w['errors']} ({', '.join(kinds)})"
+
+
 def report(r):
     ops = r["ops"]
     lines = []
@@ -441,7 +452,7 @@ def report(r):
                               f"{o['timeouts']:,} over 2 s, of {o['requests']:,}",
                               None, "fast 503"))
         for name, w, ref_text, ref, target in checks:
-            row(name, fmt(w["rps"]), fmt(w["p50_ms"], 2), fmt(w["p99_ms"], 2), str(w["errors"]), ref_text,
+            row(name, fmt(w["rps"]), fmt(w["p50_ms"], 2), fmt(w["p99_ms"], 2), errors_text(w), ref_text,
                 ratio(w["rps"], ref), target)
         lines.append(f"\nPeak RSS of the authd process over all workloads: {fmt(a['peak_rss_mib'], 1)} MiB.")
     lines.append("\n### References\n")

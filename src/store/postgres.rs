@@ -282,6 +282,11 @@ impl Store for PgStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("update refresh_tokens set successor_hash = $2 where token_hash = $1")
+            .bind(presented_hash)
+            .bind(new_hash)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("update refresh_families set last_used_at = $2 where id = $1")
             .bind(family.id)
             .bind(now)
@@ -306,7 +311,7 @@ impl Store for PgStore {
         // update of the token row can see `consumed_at is null`.
         let row: Option<LiveRotationRow> = sqlx::query_as(&format!(
             "with consumed as (
-                 update refresh_tokens t set consumed_at = $3
+                 update refresh_tokens t set consumed_at = $3, successor_hash = $2
                  from refresh_families f, users u
                  where t.token_hash = $1 and t.consumed_at is null
                    and f.id = t.family_id and f.client_id = $4 and f.revoked_at is null
