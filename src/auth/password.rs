@@ -231,6 +231,9 @@ fn check_argon2(phc: &str, password: &[u8], params: &Params) -> Verdict {
 /// (`ImportedHash::parse`), so a hash written to the database by other means cannot
 /// make a check cost more than an import could. bcrypt reads only the first 72 bytes
 /// of a password, like every bcrypt; the rehash then keeps the whole password typed.
+/// These checks cost other than the dummy argon2 hash does, so until its first login a
+/// failed login's time can tell an imported user from an unknown name (STYLE.md habit
+/// 7 holds again once the login rewrites the hash).
 fn check_imported(raw: &str, password: &[u8]) -> bool {
     let Ok(hash) = ImportedHash::parse(raw) else {
         return false;
