@@ -1,5 +1,6 @@
 //! "Are these credentials right?": argon2id on a bounded pool, a dummy hash for
-//! unknown users, rehashing under newer parameters, and login throttling.
+//! unknown users, rehashing under newer parameters (and of imported bcrypt, pbkdf2 and
+//! scrypt hashes, into argon2id), and login throttling.
 
 mod password;
 mod throttle;

@@ -1,6 +1,8 @@
 //! argon2id hashing and verification on a bounded pool of dedicated threads. Async
 //! workers never run argon2; when every thread is busy and the queue is full, callers
 //! get `PoolError::Busy` at once (→ 503 + Retry-After) instead of piling up memory.
+//! Imported bcrypt, pbkdf2 and scrypt hashes (`domain::ImportedHash`) are verified on the
+//! same pool, and always need a rehash: the first login rewrites them as argon2id.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,13 +10,15 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash as Phc, PasswordHasher as _, SaltString};
+use argon2::password_hash::{
+    PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
 use argon2::{Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 use crate::config::PasswordSettings;
-use crate::domain::Password;
+use crate::domain::{HashScheme, ImportedHash, Password};
 use crate::store::PasswordHash;
 
 #[derive(Debug, thiserror::Error)]
@@ -188,13 +192,26 @@ thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The argon2 check itself, on the calling thread (the pool's workers run it; the
-/// `ops` benchmark times it). The hash's own algorithm and parameters verify it; a
-/// match under other parameters than `params` needs a rehash.
+/// The password check itself, on the calling thread (the pool's workers run it; the
+/// `ops` benchmark times it), dispatched on the stored hash's format. The hash's own
+/// algorithm and parameters verify it; a match under anything but argon2id with
+/// `params` needs a rehash. A string in no known format matches nothing.
 pub fn check(phc: &str, password: &[u8], params: &Params) -> Verdict {
+    let matched = match HashScheme::of(phc) {
+        Some(HashScheme::Argon2) => return check_argon2(phc, password, params),
+        Some(_) => check_imported(phc, password),
+        None => false,
+    };
+    Verdict {
+        matched,
+        needs_rehash: matched,
+    }
+}
+
+fn check_argon2(phc: &str, password: &[u8], params: &Params) -> Verdict {
     let checked = Phc::new(phc)
         .ok()
-        .and_then(|parsed| Some((verify(&parsed, password)?, parsed)));
+        .and_then(|parsed| Some((verify(&parsed, password, params)?, parsed)));
     match checked {
         Some((true, parsed)) => Verdict {
             matched: true,
@@ -207,10 +224,36 @@ pub fn check(phc: &str, password: &[u8], params: &Params) -> Verdict {
     }
 }
 
+/// bcrypt, pbkdf2 and scrypt through their crates, which recompute the hash under the
+/// stored parameters and salt and compare in constant time (`bcrypt::verify` with
+/// `subtle::ConstantTimeEq`; pbkdf2 and scrypt through `PasswordVerifier`, whose
+/// `Output` equality is `subtle`'s too). The string must first pass the import bounds
+/// (`ImportedHash::parse`), so a hash written to the database by other means cannot
+/// make a check cost more than an import could. bcrypt reads only the first 72 bytes
+/// of a password, like every bcrypt; the rehash then keeps the whole password typed.
+/// These checks cost other than the dummy argon2 hash does, so until its first login a
+/// failed login's time can tell an imported user from an unknown name (STYLE.md habit
+/// 7 holds again once the login rewrites the hash).
+fn check_imported(raw: &str, password: &[u8]) -> bool {
+    let Ok(hash) = ImportedHash::parse(raw) else {
+        return false;
+    };
+    match hash.scheme() {
+        HashScheme::Bcrypt => bcrypt::verify(password, raw).unwrap_or(false),
+        HashScheme::Pbkdf2 => {
+            Phc::new(raw).is_ok_and(|phc| pbkdf2::Pbkdf2.verify_password(password, &phc).is_ok())
+        }
+        HashScheme::Scrypt => {
+            Phc::new(raw).is_ok_and(|phc| scrypt::Scrypt.verify_password(password, &phc).is_ok())
+        }
+        HashScheme::Argon2 => false, // `check` sends argon2 to `check_argon2`
+    }
+}
+
 /// Recomputes the hash of `password` under the stored hash's algorithm, version,
 /// parameters and salt, in this thread's reused memory, and compares it in constant
 /// time. `None` when the stored hash cannot be used.
-fn verify(hash: &Phc<'_>, password: &[u8]) -> Option<bool> {
+fn verify(hash: &Phc<'_>, password: &[u8], configured: &Params) -> Option<bool> {
     let algorithm = argon2::Algorithm::try_from(hash.algorithm).ok()?;
     let version = match hash.version {
         Some(v) => Version::try_from(v).ok()?,
@@ -222,9 +265,19 @@ fn verify(hash: &Phc<'_>, password: &[u8]) -> Option<bool> {
     let salt = hash.salt?.decode_b64(&mut salt).ok()?;
     let mut out = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params.clone());
+    let needed = params.block_count();
+    if needed > configured.block_count() {
+        // Larger than the configured parameters (an imported hash, or one from before
+        // the setting shrank): memory of its own, freed after, so the thread does not
+        // keep up to 256 MiB for the rest of the process for one login.
+        let mut own = vec![Block::default(); needed];
+        argon2
+            .hash_password_into_with_memory(password, salt, &mut out, &mut own)
+            .ok()?;
+        return Some(out.ct_eq(expected.as_bytes()).into());
+    }
     BLOCKS.with(|blocks| {
         let mut blocks = blocks.borrow_mut();
-        let needed = params.block_count();
         if blocks.len() < needed {
             blocks.resize(needed, Block::default());
         }
@@ -360,6 +413,138 @@ mod tests {
             queue: 1,
         })
         .unwrap()
+    }
+
+    /// Hashes made elsewhere than the crates that verify them. pbkdf2 and scrypt: Python's
+    /// hashlib (OpenSSL), pbkdf2_hmac(alg, PASSWORD, "authd-import-salt", 1000) and
+    /// scrypt(n=2^10, r=8, p=1, dklen=32) in PHC B64.
+    const PASSWORD: &[u8] = b"correct horse battery staple";
+    const PBKDF2_SHA256: &str = "$pbkdf2-sha256$i=1000,l=32$YXV0aGQtaW1wb3J0LXNhbHQ$CJV+NHgEfgFJJu6QX1vTSJ6cSgIzdr/JE2C3QidnApk";
+    const PBKDF2_SHA512: &str = "$pbkdf2-sha512$i=1000,l=64$YXV0aGQtaW1wb3J0LXNhbHQ$/aVHhF7OkDUfClFf7qskx2rp8MvzEwHFkjCofW0H6r2r5ndLnu0J7bJIBxlM9gp+eKI5ZAOJZeJ9Ojrme+k1sQ";
+    const SCRYPT: &str =
+        "$scrypt$ln=10,r=8,p=1$YXV0aGQtaW1wb3J0LXNhbHQ$8PbYVnoWPdHHtkmMEvBc+8ybLpLSYgbsP2KKBMDQF/U";
+    /// Over the import bound (i = 2,000,001), yet the right hash of PASSWORD.
+    const PBKDF2_OVER_BOUND: &str = "$pbkdf2-sha256$i=2000001,l=32$YXV0aGQtaW1wb3J0LXNhbHQ$OdFBl0Y7aGhYxY5QbTSyZMWIccNzZa27Iz5VR9BaLFY";
+
+    /// A match that must be rewritten, a wrong password that must not match.
+    fn assert_verifies(hash: &str, password: &[u8]) {
+        let params = hasher(1024, 1).params().clone();
+        let verdict = check(hash, password, &params);
+        assert_eq!(
+            verdict,
+            Verdict {
+                matched: true,
+                needs_rehash: true
+            },
+            "{hash}"
+        );
+        let mut wrong = password.to_vec();
+        wrong[0] ^= 1;
+        assert!(!check(hash, &wrong, &params).matched, "{hash}");
+        assert!(!check(hash, b"", &params).matched, "{hash}");
+    }
+
+    #[test]
+    fn bcrypt_hashes_verify_and_need_a_rehash() {
+        // PHP's password_verify() manual page and Openwall crypt_blowfish's test vectors.
+        assert_verifies(
+            "$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a",
+            b"rasmuslerdorf",
+        );
+        assert_verifies(
+            "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            b"U*U",
+        );
+        let made = bcrypt::hash_with_salt(PASSWORD, 4, [7; 16]).unwrap();
+        for version in [
+            bcrypt::Version::TwoA,
+            bcrypt::Version::TwoB,
+            bcrypt::Version::TwoY,
+        ] {
+            assert_verifies(&made.format_for_version(version), PASSWORD);
+        }
+    }
+
+    #[test]
+    fn pbkdf2_hashes_verify_and_need_a_rehash() {
+        assert_verifies(PBKDF2_SHA256, PASSWORD);
+        assert_verifies(PBKDF2_SHA512, PASSWORD);
+        let salt = SaltString::generate(&mut OsRng);
+        for alg in [
+            pbkdf2::Algorithm::Pbkdf2Sha256,
+            pbkdf2::Algorithm::Pbkdf2Sha512,
+        ] {
+            let params = pbkdf2::Params {
+                rounds: 1000,
+                output_length: 32,
+            };
+            let made = pbkdf2::Pbkdf2
+                .hash_password_customized(PASSWORD, Some(alg.ident()), None, params, &salt)
+                .unwrap()
+                .to_string();
+            assert!(made.starts_with(&format!("${alg}$i=1000,l=32$")), "{made}");
+            assert_verifies(&made, PASSWORD);
+        }
+    }
+
+    #[test]
+    fn scrypt_hashes_verify_and_need_a_rehash() {
+        assert_verifies(SCRYPT, PASSWORD);
+        let salt = SaltString::generate(&mut OsRng);
+        let params = scrypt::Params::new(10, 8, 2, 32).unwrap();
+        let made = scrypt::Scrypt
+            .hash_password_customized(PASSWORD, None, None, params, &salt)
+            .unwrap()
+            .to_string();
+        assert!(made.starts_with("$scrypt$ln=10,r=8,p=2$"), "{made}");
+        assert_verifies(&made, PASSWORD);
+    }
+
+    #[test]
+    fn argon2i_argon2d_and_larger_argon2id_verify_and_need_a_rehash() {
+        // The argon2 reference implementation's README: "password", salt "somesalt".
+        assert_verifies(
+            "$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+            b"password",
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        for (alg, m) in [
+            (argon2::Algorithm::Argon2d, 1024),
+            (argon2::Algorithm::Argon2i, 1024),
+            // Above the configured 1024 KiB: verified in memory of its own.
+            (argon2::Algorithm::Argon2id, 4096),
+        ] {
+            let params = Params::new(m, 1, 1, None).unwrap();
+            let made = Argon2::new(alg, Version::V0x13, params)
+                .hash_password(PASSWORD, &salt)
+                .unwrap()
+                .to_string();
+            assert_verifies(&made, PASSWORD);
+        }
+    }
+
+    #[test]
+    fn hashes_in_no_accepted_form_never_match() {
+        let params = hasher(1024, 1).params().clone();
+        // The right hash of PASSWORD, but over the import bound: refused before hashing.
+        assert!(!check(PBKDF2_OVER_BOUND, PASSWORD, &params).matched);
+        // What import refuses, check refuses: a bcrypt cost over 14, another scheme.
+        let slow = "$2y$15$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a";
+        assert!(!check(slow, b"rasmuslerdorf", &params).matched);
+        for raw in [
+            "$1$saltsalt$RkkBOmYRcNj2IXTIVIUOm/",
+            "{SSHA}c2VjcmV0",
+            "",
+            "password",
+        ] {
+            assert_eq!(
+                check(raw, b"password", &params),
+                Verdict {
+                    matched: false,
+                    needs_rehash: false
+                }
+            );
+        }
     }
 
     #[test]

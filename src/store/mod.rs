@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::clients::Client;
 use crate::config::{DatabaseKind, DatabaseSettings};
-use crate::domain::{ClientId, GrantType, Role, Scopes, SecretDigest, Username};
+use crate::domain::{ClientId, GrantType, ImportedHash, Role, Scopes, SecretDigest, Username};
 use crate::keys::{Algorithm, Kid};
 
 pub use postgres::PgStore;
@@ -68,9 +68,18 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
-/// An argon2id PHC string. Not secret like a password, but never printed or logged.
+/// A stored password hash: an argon2id PHC string authd made, or an imported hash
+/// (`ImportedHash`) until its user's first login rewrites it as argon2id. Not secret like
+/// a password, but never printed or logged.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(pub String);
+
+impl From<ImportedHash> for PasswordHash {
+    /// Stored as imported: the verifier reads the same string.
+    fn from(hash: ImportedHash) -> Self {
+        Self(hash.into_string())
+    }
+}
 
 impl fmt::Debug for PasswordHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -12,6 +12,7 @@ mod forger;
 mod health;
 mod helpers;
 mod hostile;
+mod imported_hashes;
 mod introspect;
 mod keys;
 mod metrics;
