@@ -92,6 +92,19 @@ def peak_rss_mib(pid):
     return None
 
 
+def rss_parts_mib(pid):
+    """What the resident memory is made of now: anonymous (heap, stacks, the argon2
+    workers' memory, SQLite's page caches) and file-backed (the binary and libraries)."""
+    parts = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key = line.split(":", 1)[0]
+            if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads"):
+                value = int(line.split()[1])
+                parts[key] = value if key == "Threads" else value / 1024
+    return parts
+
+
 class Proc:
     def __init__(self, cmd, env=None, cwd=None, log_path=None):
         self.log = open(log_path or os.devnull, "w")
@@ -257,6 +270,7 @@ def bench_authd(kind, work, duration, mint):
             "BENCH_PATH": "/auth/introspect", "BENCH_AUTH": basic("bench-rs", RS_SECRET),
             "BENCH_BODY": f"token={access}"})
         results["peak_rss_mib"] = peak_rss_mib(pid)
+        results["rss_parts_mib"] = rss_parts_mib(pid)
         return results, jwks_body
     finally:
         server.stop()
@@ -455,6 +469,12 @@ def report(r):
             row(name, fmt(w["rps"]), fmt(w["p50_ms"], 2), fmt(w["p99_ms"], 2), errors_text(w), ref_text,
                 ratio(w["rps"], ref), target)
         lines.append(f"\nPeak RSS of the authd process over all workloads: {fmt(a['peak_rss_mib'], 1)} MiB.")
+        parts = a.get("rss_parts_mib")
+        if parts:
+            lines.append(f"At the end: RSS {fmt(parts.get('VmRSS'), 1)} MiB = anonymous {fmt(parts.get('RssAnon'), 1)} MiB "
+                         f"(heap, {parts.get('Threads')} thread stacks, argon2 and SQLite memory) + file-backed "
+                         f"{fmt(parts.get('RssFile'), 1)} MiB (code) + shared {fmt(parts.get('RssShmem'), 1)} MiB "
+                         f"(SQLite's WAL index).")
     lines.append("\n### References\n")
     row("reference", "figure")
     row("---", "---")
