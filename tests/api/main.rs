@@ -7,6 +7,7 @@ mod cli;
 mod client_cli;
 mod clients;
 mod forged;
+mod forged_cases;
 mod forger;
 mod health;
 mod helpers;
