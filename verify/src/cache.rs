@@ -287,3 +287,198 @@ fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The cache alone, with a fetcher in memory: what the end-to-end tests cannot time
+    //! (a fetch held open, a hanging issuer).
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use tokio::sync::Semaphore;
+
+    use super::{CachePolicy, KeyCache, Refetch};
+    use crate::error::{FetchError, VerifyError};
+    use crate::fetch::{FetchFuture, Fetched, JwksFetcher};
+
+    fn jwks(kids: &[&str]) -> Vec<u8> {
+        let keys: Vec<_> = kids
+            .iter()
+            .map(|kid| {
+                let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+                let point = key.verifying_key().to_encoded_point(false);
+                serde_json::json!({
+                    "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+                    "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+                    "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+                })
+            })
+            .collect();
+        serde_json::json!({ "keys": keys }).to_string().into_bytes()
+    }
+
+    /// Serves `body`; each fetch waits for a permit of `gate` (none: open), counting.
+    struct Fake {
+        body: Vec<u8>,
+        gate: Option<Arc<Semaphore>>,
+        fail: bool,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl JwksFetcher for Fake {
+        fn fetch<'a>(&'a self, _etag: Option<&'a str>) -> FetchFuture<'a> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                if let Some(gate) = &self.gate {
+                    gate.acquire().await.unwrap().forget();
+                }
+                if self.fail {
+                    return Err(FetchError::new("down"));
+                }
+                Ok(Fetched::Modified {
+                    body: self.body.clone(),
+                    etag: None,
+                    max_age: Some(Duration::from_secs(100)),
+                })
+            })
+        }
+    }
+
+    fn cache(fake: Fake) -> Arc<KeyCache> {
+        Arc::new(KeyCache::new(Arc::new(fake), CachePolicy::default()))
+    }
+
+    fn fake(kids: &[&str]) -> (Fake, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fake = Fake {
+            body: jwks(kids),
+            gate: None,
+            fail: false,
+            calls: Arc::clone(&calls),
+        };
+        (fake, calls)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hundred_concurrent_first_verifications_share_one_fetch() {
+        let (mut fake, calls) = fake(&["a"]);
+        let gate = Arc::new(Semaphore::new(0));
+        fake.gate = Some(Arc::clone(&gate));
+        let cache = cache(fake);
+        let now = SystemTime::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let cache = Arc::clone(&cache);
+            tasks.spawn(async move { cache.key("a", now, Refetch::Allowed).await.is_ok() });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gate.add_permits(1);
+        while let Some(ok) = tasks.join_next().await {
+            assert!(ok.unwrap());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn verifications_never_wait_for_a_refresh_in_flight() {
+        let (mut fake, calls) = fake(&["a"]);
+        let gate = Arc::new(Semaphore::new(1)); // the first fetch passes, the refresh hangs
+        fake.gate = Some(Arc::clone(&gate));
+        let cache = cache(fake);
+        let t0 = SystemTime::now();
+        cache.key("a", t0, Refetch::Allowed).await.unwrap();
+        // Past 3/4 of max-age (100 s): a refresh starts and stays in flight.
+        let later = t0 + Duration::from_secs(80);
+        cache.key("a", later, Refetch::Allowed).await.unwrap();
+        while calls.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..1000 {
+            // Would hang here if a verification awaited the refresh.
+            let key = tokio::time::timeout(
+                Duration::from_secs(1),
+                cache.key("a", later, Refetch::Allowed),
+            );
+            key.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "one refresh in flight, not more"
+        );
+        gate.add_permits(1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_issuer_costs_the_fetch_timeout_and_then_an_error() {
+        let (mut fake, _) = fake(&["a"]);
+        fake.gate = Some(Arc::new(Semaphore::new(0))); // never answers
+        let cache = cache(fake);
+        let started = tokio::time::Instant::now();
+        let result = cache.key("a", SystemTime::now(), Refetch::Allowed).await;
+        assert!(matches!(result, Err(VerifyError::KeysUnavailable)));
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_failed_first_fetch_counts_for_the_cooldown() {
+        let (mut fake, calls) = fake(&["a"]);
+        fake.fail = true;
+        let cache = cache(fake);
+        let t0 = SystemTime::now();
+        for s in [0, 1, 29] {
+            let at = t0 + Duration::from_secs(s);
+            let result = cache.key("a", at, Refetch::Allowed).await;
+            assert!(matches!(result, Err(VerifyError::KeysUnavailable)));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let _ = cache
+            .key("a", t0 + Duration::from_secs(30), Refetch::Allowed)
+            .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn max_age_is_clamped_to_thirty_seconds_at_least() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        struct Short(Vec<u8>, Arc<AtomicUsize>);
+        impl JwksFetcher for Short {
+            fn fetch<'a>(&'a self, _etag: Option<&'a str>) -> FetchFuture<'a> {
+                Box::pin(async move {
+                    self.1.fetch_add(1, Ordering::SeqCst);
+                    Ok(Fetched::Modified {
+                        body: self.0.clone(),
+                        etag: None,
+                        max_age: Some(Duration::ZERO),
+                    })
+                })
+            }
+        }
+        let cache = Arc::new(KeyCache::new(
+            Arc::new(Short(jwks(&["a"]), Arc::clone(&calls))),
+            CachePolicy::default(),
+        ));
+        let t0 = SystemTime::now();
+        cache.key("a", t0, Refetch::Allowed).await.unwrap();
+        // max-age=0 read as 30 s: at 20 s nothing is due (3/4 of 30 s is 22.5 s).
+        cache
+            .key("a", t0 + Duration::from_secs(20), Refetch::Allowed)
+            .await
+            .unwrap();
+        tokio::task::yield_now().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_algorithm_never_costs_a_fetch() {
+        let (fake, calls) = fake(&["a"]);
+        let cache = cache(fake);
+        let result = cache.key("b", SystemTime::now(), Refetch::Never).await;
+        assert!(matches!(result, Err(VerifyError::KeysUnavailable)));
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+}
