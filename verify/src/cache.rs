@@ -231,10 +231,17 @@ impl KeyCache {
         self.attempts.fetch_add(1, Ordering::AcqRel);
         let current = self.snapshot.load_full();
         let etag = current.confirmed_at.and_then(|_| current.etag.as_deref());
-        let fetched = tokio::time::timeout(self.policy.fetch_timeout, self.fetcher.fetch(etag))
-            .await
-            .map_err(|_| FetchError::new("JWKS request timed out"))
-            .and_then(|result| result);
+        let fetch = self.fetcher.fetch(etag);
+        // Tokio's timer needs a Tokio runtime; elsewhere the fetcher's own timeout (the
+        // HTTP client has one) is all there is.
+        let fetched = if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::time::timeout(self.policy.fetch_timeout, fetch)
+                .await
+                .map_err(|_| FetchError::new("JWKS request timed out"))
+                .and_then(|result| result)
+        } else {
+            fetch.await
+        };
         let next = match fetched {
             Ok(Fetched::NotModified { max_age }) => {
                 if current.confirmed_at.is_none() || current.etag.is_none() {
