@@ -1,4 +1,4 @@
-//! Verify [authd](https://github.com/) access tokens in Rust services.
+//! Verify authd's access tokens in Rust services.
 //!
 //! A resource server needs three things from an access token: that the issuer signed it,
 //! that it is meant for this service, and that it is still valid. `authd-verify` checks
@@ -21,6 +21,9 @@
 //! Offline verification cannot see revocation: a revoked token stays valid until it
 //! expires (authd's live minutes). Turn on introspection with
 //! [`Verifier::revocation`] where that matters.
+//!
+//! Verification is `async` and expects a Tokio runtime (background key refreshes are
+//! spawned on it, fetches are timed with its timer); axum and actix-web provide one.
 //!
 //! Features: `reqwest` (default: discovery, the HTTP JWKS fetcher and introspection, over
 //! rustls), `axum` and `actix` (extractors and scope requirements).

@@ -51,6 +51,37 @@ async fn keys_rotate_now_is_followed_without_a_failed_verification() {
 }
 
 #[tokio::test]
+async fn an_rs256_key_rotated_in_verifies_and_is_bound_to_rs256() {
+    let app = spawn_app().await;
+    app.add_user("alice", PASSWORD, &[]).await;
+    let (builder, _) = counted(&app);
+    let verifier = builder.build().unwrap();
+    let t0 = SystemTime::now();
+    let es256 = app.login("alice", PASSWORD).await;
+    verifier.verify_at(&es256, t0).await.unwrap();
+
+    authd_cli(&app, &["keys", "rotate", "--alg", "RS256", "--now"]).await;
+    app.keys.tick(chrono::Utc::now()).await.unwrap();
+    let rs256 = app.login("alice", PASSWORD).await;
+    assert_eq!(segment(&rs256, 0)["alg"], "RS256");
+    let later = later(t0, 31);
+    verifier.verify_at(&rs256, later).await.unwrap();
+    verifier.verify_at(&es256, later).await.unwrap();
+    // The RSA key's signature under a header claiming ES256: the key decides the alg.
+    let mut header = segment(&rs256, 0);
+    header["alg"] = "ES256".into();
+    let relabelled = format!(
+        "{}.{}",
+        crate::helpers::b64(header.to_string().as_bytes()),
+        rs256.split_once('.').unwrap().1
+    );
+    assert_eq!(
+        verifier.verify_at(&relabelled, later).await,
+        Err(VerifyError::AlgorithmMismatch)
+    );
+}
+
+#[tokio::test]
 async fn a_new_kid_inside_the_cooldown_is_refused_until_the_cooldown_ends() {
     let app = spawn_app().await;
     app.add_user("alice", PASSWORD, &[]).await;
