@@ -18,14 +18,23 @@ WORKDIR /build
 # [[test]], [[bench]], [[example]]), so each gets a stub; the ones outside src/ are never
 # compiled by `cargo build`. Auto-discovered targets (examples/, tests/) are simply absent
 # (.dockerignore).
+#
+# The repository is a Cargo workspace: the server at the root and the authd-verify library
+# in verify/. The image builds only the server (`-p authd`), but Cargo loads every member's
+# manifest, so verify/Cargo.toml comes along with stubs for its targets; its sources and
+# its dependencies never reach the image.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src \
+COPY verify/Cargo.toml verify/
+RUN mkdir -p src verify/src \
     && printf 'fn main() {}\n' > src/main.rs \
     && : > src/lib.rs \
-    && for p in $(sed -n 's/^[[:space:]]*path[[:space:]]*=[[:space:]]*"\([^"]*\.rs\)".*/\1/p' Cargo.toml); do \
-        [ -e "$p" ] || { mkdir -p "$(dirname "$p")" && printf 'fn main() {}\n' > "$p"; }; \
+    && : > verify/src/lib.rs \
+    && for m in . verify; do \
+        for p in $(sed -n 's/^[[:space:]]*path[[:space:]]*=[[:space:]]*"\([^"]*\.rs\)".*/\1/p' "$m/Cargo.toml"); do \
+            [ -e "$m/$p" ] || { mkdir -p "$(dirname "$m/$p")" && printf 'fn main() {}\n' > "$m/$p"; }; \
+        done; \
     done \
-    && cargo build --release --locked \
+    && cargo build --release --locked -p authd \
     && rm -rf src
 
 # The real sources. migrations/ and config/ are embedded at compile time
@@ -38,7 +47,7 @@ COPY config/ config/
 # drop the crate's own fingerprints so cargo cannot mistake the stub artifacts for
 # up-to-date ones and ship an empty binary.
 RUN rm -rf target/release/.fingerprint/authd-* \
-    && cargo build --release --locked \
+    && cargo build --release --locked -p authd \
     && strip target/release/authd
 
 # ---------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 //! `spawn_app()`: the real server on port 0 with a fresh database (a SQLite file in a
 //! temp dir, or a fresh Postgres database), throwaway keys and cheap argon2 parameters.
+//!
+//! Shared: the server's suite (tests/api) and authd-verify's (verify/tests/authd) both
+//! include this file, so they boot the server the same way.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -189,9 +192,32 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     boot(settings, db, keys).await
 }
 
+/// Boots the app with its issuer set to the address it listens on, so its discovery
+/// metadata points at itself (for clients that start from discovery).
+#[allow(dead_code)] // authd-verify's suite uses it; the server's own tests use ISSUER
+pub async fn spawn_app_at_its_issuer() -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let db = TestDb::new().await;
+    let keys = tempfile::tempdir().unwrap();
+    let keys_dir = keys.path().join("keys");
+    let mut settings = test_settings(&db.url, &keys_dir);
+    settings.server.issuer = format!("http://127.0.0.1:{port}");
+    boot_on(settings, db, keys, listener).await
+}
+
 /// Boots an app on an existing database and key directory (a restart).
 pub async fn boot(settings: Settings, db: TestDb, key_dir: tempfile::TempDir) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    boot_on(settings, db, key_dir, listener).await
+}
+
+async fn boot_on(
+    settings: Settings,
+    db: TestDb,
+    key_dir: tempfile::TempDir,
+    listener: TcpListener,
+) -> TestApp {
     let app = Application::with_listener(settings.clone(), listener)
         .await
         .unwrap();
@@ -448,7 +474,7 @@ impl ServeProcess {
             .local_addr()
             .unwrap()
             .port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+        let mut command = Command::new(authd_binary());
         command
             .arg("serve")
             .env_clear()
@@ -520,6 +546,15 @@ impl ServeProcess {
     }
 }
 
+/// The `authd` binary. Cargo names it only to the server's own test binary; other
+/// packages including this file (authd-verify) drive the CLI in-process instead.
+fn authd_binary() -> &'static str {
+    match option_env!("CARGO_BIN_EXE_authd") {
+        Some(path) => path,
+        None => panic!("the authd binary is known to authd's own tests only"),
+    }
+}
+
 /// Runs the `authd` binary with a clean environment pointing at `db_url` and `keys_dir`.
 pub fn run_cli(
     db_url: &str,
@@ -528,7 +563,7 @@ pub fn run_cli(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+    let mut command = Command::new(authd_binary());
     command
         .args(args)
         .env_clear()

@@ -8,6 +8,7 @@ mod client_cli;
 mod clients;
 mod concurrency;
 mod forged;
+mod forged_cases;
 mod forger;
 mod health;
 mod helpers;
