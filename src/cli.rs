@@ -184,8 +184,8 @@ pub struct ProfileArgs {
     #[arg(long = "email-verified", requires = "email")]
     pub email_verified: bool,
     /// Full name, for display.
-    #[arg(long, value_name = "N", value_parser = parse_name)]
-    pub name: Option<PersonName>,
+    #[arg(long = "name", value_name = "N", value_parser = parse_name)]
+    pub full_name: Option<PersonName>,
     /// Given (first) name.
     #[arg(long = "given-name", value_name = "G", value_parser = parse_given_name)]
     pub given_name: Option<PersonName>,
@@ -199,7 +199,7 @@ impl ProfileArgs {
         Profile {
             email: self.email,
             email_verified: self.email_verified,
-            name: self.name,
+            name: self.full_name,
             given_name: self.given_name,
             family_name: self.family_name,
         }
@@ -772,4 +772,18 @@ fn read_stdin_line(
         );
     }
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap checks the command definitions (e.g. unique argument ids) only when a
+    /// command line is parsed in a debug build; this makes `cargo test` check them.
+    #[test]
+    fn the_command_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }
