@@ -111,8 +111,9 @@ pub enum UserCommand {
         #[command(flatten)]
         stdin: PasswordStdin,
     },
-    /// Create users from an NDJSON file of existing password hashes, one user object per
-    /// line: {"username", "password_hash", "roles"?, "disabled"?, "email"?,
+    /// Create users from an NDJSON file of existing password hashes.
+    ///
+    /// One user object per line: {"username", "password_hash", "roles"?, "disabled"?, "email"?,
     /// "email_verified"?, "name"?, "given_name"?, "family_name"?}. Hashes: argon2 (PHC),
     /// bcrypt ($2a$, $2b$, $2y$), pbkdf2-sha256/-sha512 or scrypt (PHC); each user's
     /// first login rewrites theirs as argon2id. A plaintext "password" and unknown
@@ -134,8 +135,9 @@ pub enum UserCommand {
     Disable { name: String },
     /// Enable a disabled user.
     Enable { name: String },
-    /// Delete a user: every session and access token of theirs is revoked and the name
-    /// can be used again. The audit trail keeps the user's id.
+    /// Delete a user, revoking every session and access token of theirs.
+    ///
+    /// The name can be used again; the audit trail keeps the user's id.
     Delete { name: String },
     /// List users, one per line (never a hash).
     List,
@@ -526,8 +528,9 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
             }
             if !report.failed.is_empty() {
                 bail!(
-                    "{} line(s) refused (listed above); the other lines were created",
-                    report.failed.len()
+                    "{} line(s) refused (listed above); {} user(s) created",
+                    report.failed.len(),
+                    report.created
                 );
             }
         }
