@@ -32,6 +32,7 @@ pub enum EventKind {
     UserAdded,
     UserDisabled,
     UserEnabled,
+    UserDeleted,
     PasswordChanged,
     ClientAdded,
     ClientRemoved,
@@ -41,7 +42,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -52,6 +53,7 @@ impl EventKind {
         Self::UserAdded,
         Self::UserDisabled,
         Self::UserEnabled,
+        Self::UserDeleted,
         Self::PasswordChanged,
         Self::ClientAdded,
         Self::ClientRemoved,
@@ -72,6 +74,7 @@ impl EventKind {
             Self::UserAdded => "user_added",
             Self::UserDisabled => "user_disabled",
             Self::UserEnabled => "user_enabled",
+            Self::UserDeleted => "user_deleted",
             Self::PasswordChanged => "password_changed",
             Self::ClientAdded => "client_added",
             Self::ClientRemoved => "client_removed",

@@ -1,24 +1,28 @@
 //! The command line (spec §1). Every subcommand reads the same configuration; only
 //! `serve` logs. Errors are one line on stderr; exit 0 ok, 1 runtime error, 2 usage.
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use crate::accounts::{
+    refuse_default_client, AccountError, Accounts, Actor, AuditSink, ClientDraft, Credential,
+    Hashing, NewAccount,
+};
 use crate::audit::{AuditEvent, AuditQuery, EventKind};
-use crate::auth::hash_password;
-use crate::clients::Client;
 use crate::config::{parse_duration, Settings};
 use crate::domain::{
-    Audience, ClientId, ClientSecret, GrantType, Password, Role, Scopes, Username,
+    Audience, ClientId, ClientSecret, Email, GrantType, Password, PersonName, Role, Scopes,
+    Username,
 };
 use crate::keys::{create_key, remove_key_file, Algorithm, Kid};
 use crate::startup::{key_policy, open_store, Application};
-use crate::store::{KeyState, NewUser, RevokeReason, Revoking, Store, StoreError};
+use crate::store::{KeyState, Profile, Store};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -103,7 +107,23 @@ pub enum UserCommand {
         #[arg(long = "role", value_name = "R")]
         roles: Vec<String>,
         #[command(flatten)]
+        profile: ProfileArgs,
+        #[command(flatten)]
         stdin: PasswordStdin,
+    },
+    /// Create users from an NDJSON file of existing password hashes.
+    ///
+    /// One user object per line: {"username", "password_hash", "roles"?, "disabled"?, "email"?,
+    /// "email_verified"?, "name"?, "given_name"?, "family_name"?}. Hashes: argon2 (PHC),
+    /// bcrypt ($2a$, $2b$, $2y$), pbkdf2-sha256/-sha512 or scrypt (PHC); each user's
+    /// first login rewrites theirs as argon2id. A plaintext "password" and unknown
+    /// members are refused. At most 10,000 lines; blank lines are skipped. Each line is
+    /// created or refused on its own: prints "created N user(s)" on stdout and one
+    /// "line L: reason" on stderr per refused line, and exits 1 when any line was
+    /// refused (the others are created).
+    Import {
+        /// The NDJSON file ("-" is not accepted: the file is read twice, to count it first).
+        file: PathBuf,
     },
     /// Set a new password; it is read from stdin.
     Passwd {
@@ -115,6 +135,10 @@ pub enum UserCommand {
     Disable { name: String },
     /// Enable a disabled user.
     Enable { name: String },
+    /// Delete a user, revoking every session and access token of theirs.
+    ///
+    /// The name can be used again; the audit trail keeps the user's id.
+    Delete { name: String },
     /// List users, one per line (never a hash).
     List,
 }
@@ -149,6 +173,55 @@ pub enum ClientCommand {
     List,
     /// Remove a client and revoke its sessions.
     Remove { id: String },
+}
+
+/// The profile members of a new user (admin-api.md §2). A malformed value is a usage
+/// error (exit 2, spec §1), found before anything runs.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// E-mail address.
+    #[arg(long, value_name = "E", value_parser = parse_email)]
+    pub email: Option<Email>,
+    /// The e-mail address is known to reach the user.
+    #[arg(long = "email-verified", requires = "email")]
+    pub email_verified: bool,
+    /// Full name, for display.
+    #[arg(long = "name", value_name = "N", value_parser = parse_name)]
+    pub full_name: Option<PersonName>,
+    /// Given (first) name.
+    #[arg(long = "given-name", value_name = "G", value_parser = parse_given_name)]
+    pub given_name: Option<PersonName>,
+    /// Family (last) name.
+    #[arg(long = "family-name", value_name = "F", value_parser = parse_family_name)]
+    pub family_name: Option<PersonName>,
+}
+
+impl ProfileArgs {
+    fn into_profile(self) -> Profile {
+        Profile {
+            email: self.email,
+            email_verified: self.email_verified,
+            name: self.full_name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+        }
+    }
+}
+
+fn parse_email(raw: &str) -> Result<Email, String> {
+    Email::parse(raw)
+}
+
+fn parse_name(raw: &str) -> Result<PersonName, String> {
+    PersonName::parse(raw, "name")
+}
+
+fn parse_given_name(raw: &str) -> Result<PersonName, String> {
+    PersonName::parse(raw, "given name")
+}
+
+fn parse_family_name(raw: &str) -> Result<PersonName, String> {
+    PersonName::parse(raw, "family name")
 }
 
 #[derive(Debug, Args)]
@@ -385,10 +458,39 @@ fn prepare_key_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     crate::keys::prepare_dir(dir).context("cannot use keys.dir")
 }
 
+/// The CLI's audit sink: a change stands if its event cannot be recorded, and the
+/// operator is told on stderr (the CLI has no log).
+struct WarnOnFailure(Arc<dyn Store>);
+
+#[async_trait]
+impl AuditSink for WarnOnFailure {
+    async fn record(&self, event: AuditEvent) {
+        record(self.0.as_ref(), event).await;
+    }
+}
+
+/// The service behind the `user` and `client` commands, acting as the CLI.
+async fn accounts(settings: &Settings) -> anyhow::Result<Accounts> {
+    let store = open_store(settings).await?;
+    let audit = Arc::new(WarnOnFailure(Arc::clone(&store)));
+    Accounts::new(
+        store,
+        Hashing::OneShot(settings.password.clone()),
+        audit,
+        settings,
+    )
+}
+
 async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
     let now = Utc::now();
+    let actor = Actor::Cli;
     match command {
-        UserCommand::Add { name, roles, .. } => {
+        UserCommand::Add {
+            name,
+            roles,
+            profile,
+            ..
+        } => {
             let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
             let roles = roles
                 .iter()
@@ -396,65 +498,92 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(anyhow::Error::msg)?;
             let password = read_new_password()?;
-            let store = open_store(settings).await?;
-            let hash = hash_password(&settings.password, password).await?;
-            match store
-                .create_user(
-                    NewUser {
-                        username: username.clone(),
-                        password_hash: hash,
-                        roles,
-                    },
-                    now,
-                )
-                .await
-            {
-                Ok(user) => {
-                    record(
-                        store.as_ref(),
-                        AuditEvent::new(EventKind::UserAdded, now).user(user.id),
-                    )
-                    .await;
-                    println!("created user {} ({})", user.username, user.id);
+            let accounts = accounts(settings).await?;
+            let new = NewAccount {
+                username,
+                credential: Credential::Password(password),
+                roles,
+                disabled: false,
+                profile: profile.into_profile(),
+            };
+            let user = match accounts.create_user(&actor, new, now).await {
+                Ok(user) => user,
+                Err(e @ (AccountError::UsernameTaken(_) | AccountError::Hash(_))) => {
+                    return Err(e.into())
                 }
-                Err(StoreError::Conflict) => bail!("user {username} already exists"),
                 Err(e) => return Err(e).context("cannot create the user"),
+            };
+            println!("created user {} ({})", user.username, user.id);
+        }
+        UserCommand::Import { file } => {
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let accounts = accounts(settings).await?;
+            let report = accounts
+                .import_users(&actor, std::io::BufReader::new(input), now)
+                .await?;
+            println!("created {} user(s)", report.created);
+            for failure in &report.failed {
+                eprintln!("line {}: {}", failure.line, failure.detail);
+            }
+            if !report.failed.is_empty() {
+                bail!(
+                    "{} line(s) refused (listed above); {} user(s) created",
+                    report.failed.len(),
+                    report.created
+                );
             }
         }
         UserCommand::Passwd { name, .. } => {
             let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
             let password = read_new_password()?;
-            let store = open_store(settings).await?;
-            let hash = hash_password(&settings.password, password).await?;
-            let revoking = revoking(settings, RevokeReason::PasswordChanged, now)?;
-            let Some(revoked) = store.set_password(&username, &hash, revoking).await? else {
-                bail!("no user named {username}");
-            };
-            record_user(
-                store.as_ref(),
-                EventKind::PasswordChanged,
-                &username,
-                revoked.len(),
-                now,
-            )
-            .await;
-            println!(
-                "password changed for {username}; {} session(s) revoked",
-                revoked.len()
-            );
+            let accounts = accounts(settings).await?;
+            let revoked = accounts
+                .set_password(&actor, &username, Credential::Password(password), now)
+                .await?;
+            println!("password changed for {username}; {revoked} session(s) revoked");
         }
-        UserCommand::Disable { name } => set_disabled(settings, &name, true).await?,
-        UserCommand::Enable { name } => set_disabled(settings, &name, false).await?,
+        UserCommand::Disable { name } => {
+            let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
+            let revoked = accounts(settings)
+                .await?
+                .set_disabled(&actor, &username, true, now)
+                .await?;
+            println!("disabled {username}; {revoked} session(s) revoked");
+        }
+        UserCommand::Enable { name } => {
+            let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
+            accounts(settings)
+                .await?
+                .set_disabled(&actor, &username, false, now)
+                .await?;
+            println!("enabled {username}");
+        }
+        UserCommand::Delete { name } => {
+            let username = Username::parse(&name).map_err(anyhow::Error::msg)?;
+            let revoked = accounts(settings)
+                .await?
+                .delete_user(&actor, &username, now)
+                .await?;
+            println!("deleted {username}; {revoked} session(s) revoked");
+        }
         UserCommand::List => {
-            let store = open_store(settings).await?;
-            for user in store.list_users().await? {
+            let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+            for user in accounts(settings).await?.list_users().await? {
+                // The profile columns come last, so the first five stay where scripts
+                // read them.
                 println!(
-                    "{}\t{}\t{}\troles={}\tcreated={}",
+                    "{}\t{}\t{}\troles={}\tcreated={}\temail={}\temail_verified={}\tname={}\tgiven_name={}\tfamily_name={}",
                     user.id,
                     user.username,
                     if user.disabled { "disabled" } else { "enabled" },
                     user.roles.join(","),
                     user.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    or_empty(&user.email),
+                    user.email_verified,
+                    or_empty(&user.name),
+                    or_empty(&user.given_name),
+                    or_empty(&user.family_name),
                 );
             }
         }
@@ -464,6 +593,7 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
 
 async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {
     let now = Utc::now();
+    let actor = Actor::Cli;
     let default_id = &settings.default_client.id;
     match command {
         ClientCommand::Add {
@@ -476,12 +606,19 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
             default_scopes,
         } => {
             let id = ClientId::parse(&id).map_err(anyhow::Error::msg)?;
-            if id == *default_id {
+            if refuse_default_client(&id, default_id).is_err() {
                 bail!(
                     "{id} is the configured default client (default_client.id): choose another id"
                 );
             }
-            let mut client = new_client(id, &audiences, &grants, &scopes, &default_scopes)?;
+            let draft = client_draft(
+                id,
+                default_id,
+                &audiences,
+                &grants,
+                &scopes,
+                &default_scopes,
+            )?;
             let secret = if generate_secret {
                 Some(ClientSecret::generate())
             } else if secret_stdin {
@@ -495,30 +632,18 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
             } else {
                 None
             };
-            client.secret = secret.as_ref().map(ClientSecret::digest);
-            if client.grants.is_empty() {
-                client.grants = if client.is_confidential() {
-                    BTreeSet::from([GrantType::ClientCredentials])
-                } else {
-                    BTreeSet::from([GrantType::Password, GrantType::RefreshToken])
-                };
-            }
-            if !client.is_confidential() && client.may_use(GrantType::ClientCredentials) {
-                bail!("client_credentials needs a confidential client: add --generate-secret or --secret-stdin");
-            }
-            let store = open_store(settings).await?;
-            match store.create_client(&client, now).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict) => bail!("client {} already exists", client.id),
+            let accounts = accounts(settings).await?;
+            let client = match accounts
+                .create_client(&actor, draft, secret.as_ref(), now)
+                .await
+            {
+                Ok(client) => client,
+                Err(e @ AccountError::ClientTaken(_)) => return Err(e.into()),
+                Err(AccountError::PublicClientCredentials) => {
+                    bail!("client_credentials needs a confidential client: add --generate-secret or --secret-stdin")
+                }
                 Err(e) => return Err(e).context("cannot create the client"),
-            }
-            record(
-                store.as_ref(),
-                AuditEvent::new(EventKind::ClientAdded, now)
-                    .client(client.id.as_str())
-                    .detail(client.kind()),
-            )
-            .await;
+            };
             println!("created {} client {}", client.kind(), client.id);
             if generate_secret {
                 if let Some(secret) = &secret {
@@ -528,9 +653,7 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
             }
         }
         ClientCommand::List => {
-            let store = open_store(settings).await?;
-            let default = Client::default_client(&settings.default_client);
-            for client in std::iter::once(default).chain(store.list_clients().await?) {
+            for client in accounts(settings).await?.list_clients().await? {
                 println!(
                     "{}\t{}\tgrants={}\taudience={}\tscopes={}\tdefault_scopes={}\t{}",
                     client.id,
@@ -554,46 +677,34 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
         }
         ClientCommand::Remove { id } => {
             let id = ClientId::parse(&id).map_err(anyhow::Error::msg)?;
-            if id == *default_id {
+            if refuse_default_client(&id, default_id).is_err() {
                 bail!("{id} is the configured default client (default_client.id): it cannot be removed");
             }
-            let store = open_store(settings).await?;
-            let revoking = revoking(settings, RevokeReason::ClientRemoved, now)?;
-            let Some(revoked) = store.remove_client(id.as_str(), revoking).await? else {
-                bail!("no client named {id}");
-            };
-            record(
-                store.as_ref(),
-                AuditEvent::new(EventKind::ClientRemoved, now)
-                    .client(id.as_str())
-                    .detail(format!("sessions_revoked={}", revoked.len())),
-            )
-            .await;
-            println!("removed client {id}; {} session(s) revoked", revoked.len());
+            let revoked = accounts(settings)
+                .await?
+                .remove_client(&actor, &id, now)
+                .await?;
+            println!("removed client {id}; {revoked} session(s) revoked");
         }
     }
     Ok(())
 }
 
-/// A client from `client add`'s options; without a secret and with the grants given
-/// (possibly none yet).
-fn new_client(
+/// A client from `client add`'s options, checked by the service before a secret is
+/// read; without a secret and with the grants given (possibly none yet).
+fn client_draft(
     id: ClientId,
+    default_id: &ClientId,
     audiences: &[String],
     grants: &[GrantType],
     scopes: &[String],
     default_scopes: &[String],
-) -> anyhow::Result<Client> {
-    let audience = if audiences.is_empty() {
-        vec![id.as_str().to_owned()]
-    } else {
-        audiences
-            .iter()
-            .map(|a| Audience::parse(a).map(|a| a.as_str().to_owned()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(anyhow::Error::msg)?
-    };
-    let grants: BTreeSet<GrantType> = grants.iter().copied().collect();
+) -> anyhow::Result<ClientDraft> {
+    let audiences = audiences
+        .iter()
+        .map(|a| Audience::parse(a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let scope_set = |values: &[String]| -> anyhow::Result<Scopes> {
         if let Some(bad) = values.iter().find(|v| v.contains(' ') || v.is_empty()) {
             bail!("{bad:?} is not one scope: repeat --scope for each");
@@ -602,77 +713,24 @@ fn new_client(
     };
     let scopes = scope_set(scopes)?;
     let default_scopes = if default_scopes.is_empty() {
-        scopes.clone()
+        None
     } else {
-        scope_set(default_scopes)?
+        Some(scope_set(default_scopes)?)
     };
-    if !default_scopes.is_subset(&scopes) {
-        bail!("every --default-scope must also be given as --scope");
-    }
-    Ok(Client {
+    match ClientDraft::new(
         id,
-        secret: None,
-        grants,
-        audience,
+        default_id,
+        audiences,
+        grants.iter().copied().collect(),
         scopes,
         default_scopes,
-        created_at: None,
-    })
-}
-
-async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> anyhow::Result<()> {
-    let username = Username::parse(name).map_err(anyhow::Error::msg)?;
-    let store = open_store(settings).await?;
-    let now = Utc::now();
-    let revoking = revoking(settings, RevokeReason::UserDisabled, now)?;
-    let Some(revoked) = store.set_disabled(&username, disabled, revoking).await? else {
-        bail!("no user named {username}");
-    };
-    let kind = if disabled {
-        EventKind::UserDisabled
-    } else {
-        EventKind::UserEnabled
-    };
-    record_user(store.as_ref(), kind, &username, revoked.len(), now).await;
-    if disabled {
-        println!("disabled {username}; {} session(s) revoked", revoked.len());
-    } else {
-        println!("enabled {username}");
+    ) {
+        Ok(draft) => Ok(draft),
+        Err(AccountError::DefaultScopesNotAllowed) => {
+            bail!("every --default-scope must also be given as --scope")
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
-}
-
-/// Records an event about a user changed by name, with the sessions it revoked.
-async fn record_user(
-    store: &dyn Store,
-    kind: EventKind,
-    username: &Username,
-    revoked: usize,
-    now: DateTime<Utc>,
-) {
-    let mut event = AuditEvent::new(kind, now).detail(format!("sessions_revoked={revoked}"));
-    event.user_id = store
-        .user_by_username(username)
-        .await
-        .ok()
-        .flatten()
-        .map(|u| u.id);
-    record(store, event).await;
-}
-
-/// A revocation made from the CLI: recorded in the database, which every running
-/// server polls every second (spec §4: honoured within 5 s).
-fn revoking(
-    settings: &Settings,
-    reason: RevokeReason,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Revoking> {
-    let window = chrono::Duration::from_std(settings.tokens.access_window())?;
-    Ok(Revoking {
-        at: now,
-        sid_expires_at: now + window,
-        reason,
-    })
 }
 
 /// Reads one password line from stdin (see `read_stdin_line`).
@@ -717,4 +775,18 @@ fn read_stdin_line(
         );
     }
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap checks the command definitions (e.g. unique argument ids) only when a
+    /// command line is parsed in a debug build; this makes `cargo test` check them.
+    #[test]
+    fn the_command_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -15,7 +15,9 @@ use uuid::Uuid;
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::clients::Client;
 use crate::config::{DatabaseKind, DatabaseSettings};
-use crate::domain::{ClientId, GrantType, ImportedHash, Role, Scopes, SecretDigest, Username};
+use crate::domain::{
+    ClientId, Email, GrantType, ImportedHash, PersonName, Role, Scopes, SecretDigest, Username,
+};
 use crate::keys::{Algorithm, Kid};
 
 pub use postgres::PgStore;
@@ -94,6 +96,13 @@ pub struct User {
     pub password_hash: PasswordHash,
     pub roles: Vec<String>,
     pub disabled: bool,
+    /// Profile members as stored (validated when written; not re-parsed on each read so
+    /// a later, stricter rule cannot lock an existing user out).
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
     pub password_changed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -104,6 +113,19 @@ pub struct NewUser {
     pub username: Username,
     pub password_hash: PasswordHash,
     pub roles: Vec<Role>,
+    /// Created disabled (an import of accounts that were disabled elsewhere).
+    pub disabled: bool,
+    pub profile: Profile,
+}
+
+/// The optional profile members of a user (admin-api.md §2), validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub email: Option<Email>,
+    pub email_verified: bool,
+    pub name: Option<PersonName>,
+    pub given_name: Option<PersonName>,
+    pub family_name: Option<PersonName>,
 }
 
 /// A refresh-token family: one login's session, the `sid` of its access tokens.
@@ -149,6 +171,7 @@ pub enum RevokeReason {
     PasswordChanged,
     Expired,
     ClientRemoved,
+    UserDeleted,
 }
 
 impl RevokeReason {
@@ -161,6 +184,7 @@ impl RevokeReason {
             Self::PasswordChanged => "password_changed",
             Self::Expired => "expired",
             Self::ClientRemoved => "client_removed",
+            Self::UserDeleted => "user_deleted",
         }
     }
 }
@@ -413,6 +437,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         username: &Username,
         disabled: bool,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError>;
+
+    /// Deletes a user after revoking every family of theirs (so their access tokens
+    /// die by `sid`), in one transaction; the username is free again. The audit trail
+    /// keeps the id (it has no foreign key). `None` when no such user, else the revoked
+    /// family ids.
+    async fn delete_user(
+        &self,
+        id: Uuid,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError>;
 

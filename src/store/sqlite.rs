@@ -22,7 +22,7 @@ use super::{
 };
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::clients::Client;
-use crate::domain::Username;
+use crate::domain::{Email, PersonName, Username};
 use crate::keys::Kid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -115,6 +115,11 @@ struct UserRow {
     password_hash: String,
     roles: String,
     disabled: bool,
+    email: Option<String>,
+    email_verified: bool,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
     password_changed_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -130,6 +135,11 @@ impl TryFrom<UserRow> for User {
             password_hash: PasswordHash(r.password_hash),
             roles: from_json_array(&r.roles)?,
             disabled: r.disabled,
+            email: r.email,
+            email_verified: r.email_verified,
+            name: r.name,
+            given_name: r.given_name,
+            family_name: r.family_name,
             password_changed_at: r.password_changed_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -137,8 +147,8 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, username, password_hash, roles, disabled, password_changed_at, created_at, updated_at";
+const USER_COLUMNS: &str = "id, username, password_hash, roles, disabled, email, email_verified, \
+     name, given_name, family_name, password_changed_at, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -156,15 +166,22 @@ impl Store for SqliteStore {
         let roles: Vec<&str> = new.roles.iter().map(|r| r.as_str()).collect();
         let roles = json_array(&roles)?;
         let row: UserRow = sqlx::query_as(&format!(
-            "insert into users (id, username, password_hash, roles, disabled,
+            "insert into users (id, username, password_hash, roles, disabled, email,
+                                email_verified, name, given_name, family_name,
                                 password_changed_at, created_at, updated_at)
-             values (?1, ?2, ?3, ?4, 0, ?5, ?5, ?5)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)
              returning {USER_COLUMNS}"
         ))
         .bind(Uuid::new_v4().to_string())
         .bind(new.username.as_str())
         .bind(&new.password_hash.0)
         .bind(roles)
+        .bind(new.disabled)
+        .bind(new.profile.email.as_ref().map(Email::as_str))
+        .bind(new.profile.email_verified)
+        .bind(new.profile.name.as_ref().map(PersonName::as_str))
+        .bind(new.profile.given_name.as_ref().map(PersonName::as_str))
+        .bind(new.profile.family_name.as_ref().map(PersonName::as_str))
         .bind(now)
         .fetch_one(&self.writer)
         .await?;
@@ -262,6 +279,27 @@ impl Store for SqliteStore {
         } else {
             Vec::new()
         };
+        tx.commit().await?;
+        Ok(Some(revoked))
+    }
+
+    async fn delete_user(
+        &self,
+        id: Uuid,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let id = id.to_string();
+        // Revoked first: the families' rows go with the user (on delete cascade), but the
+        // `sid` revocations they record stay until every access token has expired.
+        let revoked = revoke_user_families(&mut tx, &id, revoking).await?;
+        let deleted = sqlx::query("delete from users where id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(None);
+        }
         tx.commit().await?;
         Ok(Some(revoked))
     }

@@ -316,6 +316,8 @@ impl TestApp {
             username: Username::parse(name).unwrap(),
             password_hash: hash,
             roles: roles.iter().map(|r| Role::parse(r).unwrap()).collect(),
+            disabled: false,
+            profile: Default::default(),
         };
         self.store
             .create_user(new, chrono::Utc::now())

@@ -27,6 +27,8 @@ async fn add_imported(app: &TestApp, name: &str, hash: &str) {
         username: Username::parse(name).unwrap(),
         password_hash: PasswordHash::from(hash),
         roles: vec![],
+        disabled: false,
+        profile: Default::default(),
     };
     app.store
         .create_user(new, chrono::Utc::now())

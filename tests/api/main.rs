@@ -2,6 +2,7 @@
 //! SQLite by default; Postgres when AUTHD_TEST_DATABASE_URL is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod audit;
 mod cli;
 mod client_cli;

@@ -214,6 +214,8 @@ async fn a_login_with_a_hash_under_older_parameters_rehashes_it() {
         username: authd::domain::Username::parse("alice").unwrap(),
         password_hash: hash,
         roles: vec![],
+        disabled: false,
+        profile: authd::store::Profile::default(),
     };
     app.store
         .create_user(new, chrono::Utc::now())

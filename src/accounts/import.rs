@@ -1,0 +1,393 @@
+//! Bulk import of users with their password hashes (admin-api.md §2 `POST /users/import`,
+//! §4 `authd user import FILE`): NDJSON, one user object per line, each line created or
+//! refused on its own.
+//!
+//! A line holds `username` and `password_hash` (never a plaintext `password`), and
+//! optionally `roles`, `disabled`, `email`, `email_verified`, `name`, `given_name`,
+//! `family_name`; any other member is refused (no mass assignment). Memory stays flat:
+//! the input is read one bounded line at a time and no user is held past its line.
+
+use std::io::{BufRead, Seek, SeekFrom};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::{AccountError, Accounts, Actor, Credential, NewAccount};
+use crate::domain::{Email, ImportedHash, PersonName, Role, Username};
+use crate::store::Profile;
+
+/// Most lines (with content) in one import (admin-api.md §2).
+pub const MAX_LINES: usize = 10_000;
+/// Longest line: a user object is well under 2 KiB; 16 KiB is the admin API's body limit.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Every member a line may have.
+const MEMBERS: [&str; 9] = [
+    "username",
+    "password_hash",
+    "roles",
+    "disabled",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+];
+
+/// One line's user, parsed. `Debug` is safe: `ImportedHash` shows its scheme only.
+#[derive(Debug, Clone)]
+pub struct ImportRecord {
+    pub username: Username,
+    pub password_hash: ImportedHash,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+    pub profile: Profile,
+}
+
+impl ImportRecord {
+    /// Parses one NDJSON line. Errors are one line and never repeat a member's value:
+    /// a value may be a hash (or a password put where it does not belong). That is why
+    /// the members are read by hand rather than by a serde derive, whose type errors
+    /// quote the offending value.
+    pub fn parse(line: &str) -> Result<Self, String> {
+        // A syntax error names a position, never the text.
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
+        let Value::Object(mut object) = value else {
+            return Err("not a JSON object".to_owned());
+        };
+        if object.contains_key("password") {
+            return Err(
+                "a plaintext password is refused: give password_hash (an existing hash)".to_owned(),
+            );
+        }
+        if let Some(unknown) = object.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            let shown: String = unknown.chars().take(64).collect();
+            return Err(format!(
+                "unknown member {shown:?}; allowed: {}",
+                MEMBERS.join(", ")
+            ));
+        }
+        let username = string(&mut object, "username")?
+            .ok_or("username is required")
+            .map(|raw| Username::parse(&raw))??;
+        let password_hash = string(&mut object, "password_hash")?
+            .ok_or("password_hash is required")
+            .map(|raw| ImportedHash::parse(&raw))??;
+        let roles = match object.remove("roles") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(role) => Role::parse(role),
+                    _ => Err("roles must be an array of strings".to_owned()),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("roles must be an array of strings".to_owned()),
+        };
+        let name = |object: &mut Map<String, Value>, member: &str| {
+            string(object, member)?
+                .map(|raw| PersonName::parse(&raw, member))
+                .transpose()
+        };
+        let profile = Profile {
+            email: string(&mut object, "email")?
+                .map(|raw| Email::parse(&raw))
+                .transpose()?,
+            email_verified: boolean(&mut object, "email_verified")?,
+            name: name(&mut object, "name")?,
+            given_name: name(&mut object, "given_name")?,
+            family_name: name(&mut object, "family_name")?,
+        };
+        Ok(Self {
+            username,
+            password_hash,
+            roles,
+            disabled: boolean(&mut object, "disabled")?,
+            profile,
+        })
+    }
+}
+
+/// An optional string member; `null` is the same as absent.
+fn string(object: &mut Map<String, Value>, member: &str) -> Result<Option<String>, String> {
+    match object.remove(member) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("{member} must be a string")),
+    }
+}
+
+/// An optional boolean member, false when absent or `null`.
+fn boolean(object: &mut Map<String, Value>, member: &str) -> Result<bool, String> {
+    match object.remove(member) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(_) => Err(format!("{member} must be true or false")),
+    }
+}
+
+/// Why a line was refused: `Invalid` is the line's own fault (400 over HTTP),
+/// `Conflict` a username already taken (409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    Invalid,
+    Conflict,
+}
+
+/// A refused line: its number (from 1, counting every line of the input) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineFailure {
+    pub line: usize,
+    pub kind: FailureKind,
+    pub detail: String,
+}
+
+/// What an import did. `failed` is bounded by `MAX_LINES`.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub created: usize,
+    pub failed: Vec<LineFailure>,
+}
+
+/// Counts the lines with content, reading in the reader's chunks (flat memory).
+fn count_lines(reader: &mut impl BufRead) -> std::io::Result<usize> {
+    let (mut lines, mut content) = (0, false);
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        for &byte in chunk {
+            if byte == b'\n' {
+                lines += usize::from(content);
+                content = false;
+            } else if !byte.is_ascii_whitespace() {
+                content = true;
+            }
+        }
+        let n = chunk.len();
+        reader.consume(n);
+    }
+    Ok(lines + usize::from(content))
+}
+
+/// Reads one line into `buf` (without its line ending), at most `MAX_LINE_BYTES`; a
+/// longer line is skipped to its end. `None` at the end of the input, `Some(false)`
+/// for a line too long.
+fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let n = std::io::Read::take(&mut *reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        return Ok(Some(true));
+    }
+    if buf.len() <= MAX_LINE_BYTES {
+        // The last line, without a line ending.
+        return Ok(Some(true));
+    }
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        if let Some(end) = chunk.iter().position(|&b| b == b'\n') {
+            reader.consume(end + 1);
+            break;
+        }
+        let n = chunk.len();
+        reader.consume(n);
+    }
+    Ok(Some(false))
+}
+
+impl Accounts {
+    /// Imports NDJSON users from `input`: an input of more than `MAX_LINES` lines with
+    /// content is refused whole before anything is created (so it is read twice, hence
+    /// `Seek`); blank lines are skipped. Each line is created or refused on its own; a
+    /// database failure stops the import (`ImportStopped`). Reads are blocking: give it a
+    /// file (the CLI) or a body already in memory (the admin API).
+    pub async fn import_users<R: BufRead + Seek + Send>(
+        &self,
+        actor: &Actor,
+        mut input: R,
+        now: DateTime<Utc>,
+    ) -> Result<ImportReport, AccountError> {
+        if count_lines(&mut input).map_err(AccountError::Read)? > MAX_LINES {
+            return Err(AccountError::TooManyLines);
+        }
+        input.seek(SeekFrom::Start(0)).map_err(AccountError::Read)?;
+        let mut report = ImportReport::default();
+        let mut buf = Vec::with_capacity(1024);
+        let mut line = 0;
+        while let Some(fits) = read_line(&mut input, &mut buf).map_err(AccountError::Read)? {
+            line += 1;
+            let invalid = |detail: String| LineFailure {
+                line,
+                kind: FailureKind::Invalid,
+                detail,
+            };
+            if !fits {
+                report
+                    .failed
+                    .push(invalid(format!("longer than {MAX_LINE_BYTES} bytes")));
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(&buf) else {
+                report.failed.push(invalid("not UTF-8".to_owned()));
+                continue;
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let record = match ImportRecord::parse(text) {
+                Ok(record) => record,
+                Err(detail) => {
+                    report.failed.push(invalid(detail));
+                    continue;
+                }
+            };
+            let new = NewAccount {
+                username: record.username,
+                credential: Credential::Hash(record.password_hash),
+                roles: record.roles,
+                disabled: record.disabled,
+                profile: record.profile,
+            };
+            match self.create_user(actor, new, now).await {
+                Ok(_) => report.created += 1,
+                Err(e @ AccountError::UsernameTaken(_)) => report.failed.push(LineFailure {
+                    line,
+                    kind: FailureKind::Conflict,
+                    detail: e.to_string(),
+                }),
+                Err(other) => {
+                    // The database (or the hashing pool) failed: later lines would fail
+                    // alike, so the import stops and says how far it got.
+                    return Err(AccountError::ImportStopped {
+                        line,
+                        created: report.created,
+                        source: Box::new(other),
+                    });
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bcrypt hash at the lowest cost, as another system would have made it.
+    fn bcrypt_hash() -> String {
+        bcrypt::hash_with_salt("a password", 4, *b"sixteen byte slt")
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoB)
+    }
+
+    #[test]
+    fn a_full_line_parses_into_domain_values() {
+        let h = bcrypt_hash();
+        let line = format!(
+            r#"{{"username":"Jane","password_hash":"{h}","roles":["ops"],"disabled":true,
+                "email":"jane@Example.com","email_verified":true,"name":"Jane Doe",
+                "given_name":"Jane","family_name":"Doe"}}"#
+        )
+        .replace('\n', " ");
+        let record = ImportRecord::parse(&line).unwrap();
+        assert_eq!(record.username.as_str(), "jane");
+        assert_eq!(record.roles, vec![Role::parse("ops").unwrap()]);
+        assert!(record.disabled && record.profile.email_verified);
+        assert_eq!(record.profile.email.unwrap().as_str(), "jane@example.com");
+        assert_eq!(record.profile.family_name.unwrap().as_str(), "Doe");
+    }
+
+    #[test]
+    fn optional_members_may_be_absent_or_null() {
+        let h = bcrypt_hash();
+        let line = format!(r#"{{"username":"a","password_hash":"{h}","email":null,"roles":null}}"#);
+        let record = ImportRecord::parse(&line).unwrap();
+        assert!(record.roles.is_empty() && record.profile == Profile::default());
+    }
+
+    #[test]
+    fn plaintext_passwords_unknown_members_and_bad_types_are_refused_without_echoing_values() {
+        let h = bcrypt_hash();
+        let secret = "Hunter2-Secret-Value";
+        for (line, needle) in [
+            (
+                format!(r#"{{"username":"a","password":"{secret}"}}"#),
+                "plaintext",
+            ),
+            (
+                format!(r#"{{"username":"a","password_hash":"{h}","admin":true}}"#),
+                "unknown member \"admin\"",
+            ),
+            (
+                format!(r#"{{"username":"a","password_hash":"{h}","disabled":"{secret}"}}"#),
+                "disabled",
+            ),
+            (
+                format!(r#"{{"username":"a","password_hash":"{h}","roles":"{secret}"}}"#),
+                "roles",
+            ),
+            (
+                format!(r#"{{"username":"a","password_hash":"{secret}"}}"#),
+                "password_hash must be",
+            ),
+            (
+                format!(r#"{{"username":"a","password_hash":["{secret}"]}}"#),
+                "password_hash must be a string",
+            ),
+            (
+                format!(r#"{{"username":"a","password_hash":"{h}","email":"{secret}"}}"#),
+                "@",
+            ),
+            (format!(r#"["{secret}"]"#), "not a JSON object"),
+            (format!(r#""{secret}""#), "not a JSON object"),
+            (
+                format!(r#"{{"username":"a","password_hash":"{secret}"#),
+                "not valid JSON",
+            ),
+            (
+                format!(r#"{{"password_hash":"{h}"}}"#),
+                "username is required",
+            ),
+            (
+                r#"{"username":"a"}"#.to_owned(),
+                "password_hash is required",
+            ),
+        ] {
+            let err = ImportRecord::parse(&line).unwrap_err();
+            assert!(err.contains(needle), "{line}: {err}");
+            assert!(!err.contains(secret) && !err.contains(&h), "{err}");
+        }
+    }
+
+    #[test]
+    fn lines_are_counted_by_content_and_read_bounded() {
+        let text = b"a\n\n  \nb\r\nc";
+        assert_eq!(count_lines(&mut &text[..]).unwrap(), 3);
+        let mut long = vec![b'x'; MAX_LINE_BYTES + 10];
+        long.extend_from_slice(b"\nnext\n");
+        let mut reader = &long[..];
+        let mut buf = Vec::new();
+        assert_eq!(read_line(&mut reader, &mut buf).unwrap(), Some(false));
+        assert_eq!(read_line(&mut reader, &mut buf).unwrap(), Some(true));
+        assert_eq!(buf, b"next");
+        assert_eq!(read_line(&mut reader, &mut buf).unwrap(), None);
+        let mut crlf = &b"one\r\ntwo"[..];
+        assert_eq!(read_line(&mut crlf, &mut buf).unwrap(), Some(true));
+        assert_eq!(buf, b"one");
+        assert_eq!(read_line(&mut crlf, &mut buf).unwrap(), Some(true));
+        assert_eq!(buf, b"two");
+    }
+}

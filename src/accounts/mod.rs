@@ -1,0 +1,447 @@
+//! The user- and client-management service: one place for the rules of creating,
+//! importing, disabling, deleting users and setting their passwords, and of adding and
+//! removing clients. Two doors call it and neither holds a rule: the CLI's `user` and
+//! `client` commands today, the admin API (admin-api.md §2) next (STYLE.md, "Where the
+//! next capabilities fit"; issue #14 item 8).
+//!
+//! The rules: disabling, deleting and setting a password revoke every session of the
+//! user, and with it (by `sid`) every live access token, in the store's one transaction;
+//! removing a client revokes its sessions; every change is audited after it committed,
+//! naming who made it (`Actor`). No HTTP, no SQL, no clap here: callers pass parsed
+//! domain values and `now`.
+
+pub mod import;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::audit::{Audit, AuditEvent, EventKind};
+use crate::auth::{hash_password, HashPool, PoolError};
+use crate::clients::Client;
+use crate::config::{PasswordSettings, Settings};
+use crate::domain::{
+    Audience, ClientId, ClientSecret, GrantType, ImportedHash, Password, Role, Scopes, Username,
+};
+use crate::store::{
+    NewUser, PasswordHash, Profile, RevokeReason, Revoking, Store, StoreError, User,
+};
+
+pub use import::{FailureKind, ImportRecord, ImportReport, LineFailure};
+
+/// Who makes a change, for the audit trail.
+///
+/// The trail's columns are fixed (`AuditEvent`): a user event made by a client names
+/// that client in `client_id` (the column login events use for the client involved); a
+/// client event already names its subject there, so its caller goes to `detail` as
+/// `by=<client_id>`. The CLI is the operator at the server: its events name no calling
+/// client, so an event with none was made from the CLI (as every such event recorded
+/// before this service existed was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// `authd user ...` / `authd client ...` on the server.
+    Cli,
+    /// A client calling the admin API with its own token.
+    Client(ClientId),
+}
+
+impl Actor {
+    fn on_user_event(&self, event: AuditEvent) -> AuditEvent {
+        match self {
+            Self::Cli => event,
+            Self::Client(id) => event.client(id.as_str()),
+        }
+    }
+
+    fn on_client_event(&self, event: AuditEvent) -> AuditEvent {
+        match self {
+            Self::Cli => event,
+            Self::Client(id) => {
+                let detail = match &event.detail {
+                    Some(d) => format!("{d} by={id}", id = id.as_str()),
+                    None => format!("by={}", id.as_str()),
+                };
+                event.detail(detail)
+            }
+        }
+    }
+}
+
+/// Where the service's audit events go. Events are written after the change committed
+/// and a failed write never undoes it; how a failure is reported is the door's business
+/// (the server logs and counts it, the CLI warns the operator on stderr).
+#[async_trait]
+pub trait AuditSink: Send + Sync {
+    async fn record(&self, event: AuditEvent);
+}
+
+#[async_trait]
+impl AuditSink for Audit {
+    async fn record(&self, event: AuditEvent) {
+        Audit::record(self, event).await;
+    }
+}
+
+/// How new passwords are hashed: the server's bounded pool, or (the CLI, which hashes
+/// once) one blocking task with the same parameters.
+#[derive(Clone)]
+pub enum Hashing {
+    Pool(HashPool),
+    OneShot(PasswordSettings),
+}
+
+impl Hashing {
+    async fn hash(&self, password: Password) -> Result<PasswordHash, PoolError> {
+        match self {
+            Self::Pool(pool) => pool.hash(password).await,
+            Self::OneShot(settings) => hash_password(settings, password).await,
+        }
+    }
+}
+
+/// What a user's password is set from.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A password, hashed here with the configured argon2id parameters.
+    Password(Password),
+    /// A hash from another system, stored as it is and rewritten as argon2id at the
+    /// user's first login.
+    Hash(ImportedHash),
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: Username,
+    pub credential: Credential,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+    pub profile: Profile,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("user {0} already exists")]
+    UsernameTaken(Username),
+    #[error("no user named {0}")]
+    NoSuchUser(Username),
+    #[error("client {0} already exists")]
+    ClientTaken(ClientId),
+    #[error("no client named {0}")]
+    NoSuchClient(ClientId),
+    /// The configured default client is not stored: it cannot be added or removed.
+    #[error("{0} is the configured default client (default_client.id)")]
+    DefaultClient(ClientId),
+    #[error("every default scope must also be a scope the client may request")]
+    DefaultScopesNotAllowed,
+    #[error("client_credentials needs a confidential client")]
+    PublicClientCredentials,
+    /// An import file longer than `import::MAX_LINES` is refused whole.
+    #[error("the import has more than {max} lines: split it", max = import::MAX_LINES)]
+    TooManyLines,
+    #[error("cannot read the import")]
+    Read(#[source] std::io::Error),
+    /// The database failed during an import: lines before `line` were processed.
+    #[error("the import stopped at line {line} after creating {created} user(s)")]
+    ImportStopped {
+        line: usize,
+        created: usize,
+        #[source]
+        source: Box<AccountError>,
+    },
+    #[error(transparent)]
+    Hash(#[from] PoolError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Refuses the configured default client's id: it lives in the configuration, not in
+/// the database.
+pub fn refuse_default_client(id: &ClientId, default: &ClientId) -> Result<(), AccountError> {
+    if id == default {
+        return Err(AccountError::DefaultClient(id.clone()));
+    }
+    Ok(())
+}
+
+/// A client being registered, checked before its secret is asked for: not the default
+/// client's id, default scopes within its scopes. Grants may still be empty (then the
+/// defaults for its kind apply when it is created).
+#[derive(Debug, Clone)]
+pub struct ClientDraft(Client);
+
+impl ClientDraft {
+    /// `audiences` empty means the client id; `default_scopes` `None` means every scope.
+    pub fn new(
+        id: ClientId,
+        default_client: &ClientId,
+        audiences: Vec<Audience>,
+        grants: BTreeSet<GrantType>,
+        scopes: Scopes,
+        default_scopes: Option<Scopes>,
+    ) -> Result<Self, AccountError> {
+        refuse_default_client(&id, default_client)?;
+        let audience = if audiences.is_empty() {
+            vec![id.as_str().to_owned()]
+        } else {
+            audiences.iter().map(|a| a.as_str().to_owned()).collect()
+        };
+        let default_scopes = default_scopes.unwrap_or_else(|| scopes.clone());
+        if !default_scopes.is_subset(&scopes) {
+            return Err(AccountError::DefaultScopesNotAllowed);
+        }
+        Ok(Self(Client {
+            id,
+            secret: None,
+            grants,
+            audience,
+            scopes,
+            default_scopes,
+            created_at: None,
+        }))
+    }
+}
+
+/// The service. Cheap to build: a store handle and settings.
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    hashing: Hashing,
+    audit: Arc<dyn AuditSink>,
+    /// How long an access token issued before a revocation can live: how long a revoked
+    /// `sid` must be remembered.
+    access_window: chrono::Duration,
+    default_client: Client,
+}
+
+impl Accounts {
+    pub fn new(
+        store: Arc<dyn Store>,
+        hashing: Hashing,
+        audit: Arc<dyn AuditSink>,
+        settings: &Settings,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            store,
+            hashing,
+            audit,
+            access_window: chrono::Duration::from_std(settings.tokens.access_window())?,
+            default_client: Client::default_client(&settings.default_client),
+        })
+    }
+
+    /// A revocation recorded in the database, which every running server polls every
+    /// second (spec §4: honoured within 5 s).
+    fn revoking(&self, reason: RevokeReason, now: DateTime<Utc>) -> Revoking {
+        Revoking {
+            at: now,
+            sid_expires_at: now + self.access_window,
+            reason,
+        }
+    }
+
+    /// Creates a user; a taken username is `UsernameTaken`.
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        new: NewAccount,
+        now: DateTime<Utc>,
+    ) -> Result<User, AccountError> {
+        let imported = matches!(new.credential, Credential::Hash(_));
+        let password_hash = match new.credential {
+            Credential::Password(password) => self.hashing.hash(password).await?,
+            Credential::Hash(hash) => PasswordHash::from(hash),
+        };
+        let username = new.username.clone();
+        let user = self
+            .store
+            .create_user(
+                NewUser {
+                    username: new.username,
+                    password_hash,
+                    roles: new.roles,
+                    disabled: new.disabled,
+                    profile: new.profile,
+                },
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => AccountError::UsernameTaken(username),
+                other => AccountError::Store(other),
+            })?;
+        let mut event = AuditEvent::new(EventKind::UserAdded, now).user(user.id);
+        if imported {
+            event = event.detail("password_hash_imported");
+        }
+        self.audit.record(actor.on_user_event(event)).await;
+        Ok(user)
+    }
+
+    /// Sets a new password (or imported hash) and revokes every session of the user;
+    /// returns how many sessions were revoked.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        username: &Username,
+        credential: Credential,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AccountError> {
+        let hash = match credential {
+            Credential::Password(password) => self.hashing.hash(password).await?,
+            Credential::Hash(hash) => PasswordHash::from(hash),
+        };
+        let revoking = self.revoking(RevokeReason::PasswordChanged, now);
+        let Some(revoked) = self.store.set_password(username, &hash, revoking).await? else {
+            return Err(AccountError::NoSuchUser(username.clone()));
+        };
+        self.record_user(
+            actor,
+            EventKind::PasswordChanged,
+            username,
+            revoked.len(),
+            now,
+        )
+        .await;
+        Ok(revoked.len())
+    }
+
+    /// Disables (revoking every session and live access token of the user) or enables
+    /// a user; returns how many sessions were revoked.
+    pub async fn set_disabled(
+        &self,
+        actor: &Actor,
+        username: &Username,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AccountError> {
+        let revoking = self.revoking(RevokeReason::UserDisabled, now);
+        let Some(revoked) = self
+            .store
+            .set_disabled(username, disabled, revoking)
+            .await?
+        else {
+            return Err(AccountError::NoSuchUser(username.clone()));
+        };
+        let kind = if disabled {
+            EventKind::UserDisabled
+        } else {
+            EventKind::UserEnabled
+        };
+        self.record_user(actor, kind, username, revoked.len(), now)
+            .await;
+        Ok(revoked.len())
+    }
+
+    /// Deletes a user: every session and live access token is revoked as by disabling,
+    /// then the user is gone and the username free. The audit event keeps the id.
+    /// Returns how many sessions were revoked.
+    pub async fn delete_user(
+        &self,
+        actor: &Actor,
+        username: &Username,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AccountError> {
+        let Some(user) = self.store.user_by_username(username).await? else {
+            return Err(AccountError::NoSuchUser(username.clone()));
+        };
+        let revoking = self.revoking(RevokeReason::UserDeleted, now);
+        // By id: if the name was deleted and taken again since the read, nothing is
+        // deleted rather than the newcomer.
+        let Some(revoked) = self.store.delete_user(user.id, revoking).await? else {
+            return Err(AccountError::NoSuchUser(username.clone()));
+        };
+        let event = AuditEvent::new(EventKind::UserDeleted, now)
+            .user(user.id)
+            .detail(format!("sessions_revoked={}", revoked.len()));
+        self.audit.record(actor.on_user_event(event)).await;
+        Ok(revoked.len())
+    }
+
+    /// Every user, by username.
+    pub async fn list_users(&self) -> Result<Vec<User>, AccountError> {
+        Ok(self.store.list_users().await?)
+    }
+
+    /// Registers a client from a checked draft with its secret (confidential) or none
+    /// (public). Without grants it gets `client_credentials` when confidential, `password`
+    /// and `refresh_token` when public; a public client cannot use `client_credentials`.
+    pub async fn create_client(
+        &self,
+        actor: &Actor,
+        draft: ClientDraft,
+        secret: Option<&ClientSecret>,
+        now: DateTime<Utc>,
+    ) -> Result<Client, AccountError> {
+        let mut client = draft.0;
+        refuse_default_client(&client.id, &self.default_client.id)?;
+        client.secret = secret.map(ClientSecret::digest);
+        if client.grants.is_empty() {
+            client.grants = if client.is_confidential() {
+                BTreeSet::from([GrantType::ClientCredentials])
+            } else {
+                BTreeSet::from([GrantType::Password, GrantType::RefreshToken])
+            };
+        }
+        if !client.is_confidential() && client.may_use(GrantType::ClientCredentials) {
+            return Err(AccountError::PublicClientCredentials);
+        }
+        match self.store.create_client(&client, now).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Err(AccountError::ClientTaken(client.id)),
+            Err(e) => return Err(e.into()),
+        }
+        let event = AuditEvent::new(EventKind::ClientAdded, now)
+            .client(client.id.as_str())
+            .detail(client.kind());
+        self.audit.record(actor.on_client_event(event)).await;
+        Ok(client)
+    }
+
+    /// Removes a client and revokes its sessions; returns how many.
+    pub async fn remove_client(
+        &self,
+        actor: &Actor,
+        id: &ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AccountError> {
+        refuse_default_client(id, &self.default_client.id)?;
+        let revoking = self.revoking(RevokeReason::ClientRemoved, now);
+        let Some(revoked) = self.store.remove_client(id.as_str(), revoking).await? else {
+            return Err(AccountError::NoSuchClient(id.clone()));
+        };
+        let event = AuditEvent::new(EventKind::ClientRemoved, now)
+            .client(id.as_str())
+            .detail(format!("sessions_revoked={}", revoked.len()));
+        self.audit.record(actor.on_client_event(event)).await;
+        Ok(revoked.len())
+    }
+
+    /// The configured default client first, then every registered client by id.
+    pub async fn list_clients(&self) -> Result<Vec<Client>, AccountError> {
+        let mut clients = vec![self.default_client.clone()];
+        clients.extend(self.store.list_clients().await?);
+        Ok(clients)
+    }
+
+    /// Records an event about a user changed by name, with the sessions it revoked.
+    async fn record_user(
+        &self,
+        actor: &Actor,
+        kind: EventKind,
+        username: &Username,
+        revoked: usize,
+        now: DateTime<Utc>,
+    ) {
+        let mut event = AuditEvent::new(kind, now).detail(format!("sessions_revoked={revoked}"));
+        event.user_id = self
+            .store
+            .user_by_username(username)
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.id);
+        self.audit.record(actor.on_user_event(event)).await;
+    }
+}
