@@ -1,6 +1,7 @@
 //! HTTP only: extract, parse, call one service, shape the response.
 //! Routes know nothing about SQL or crypto.
 
+pub mod admin;
 pub mod body;
 pub mod client_auth;
 pub mod health;
