@@ -159,6 +159,7 @@ async fn a_created_user_is_201_with_location_reads_back_and_logs_in() {
     )
     .await;
     assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["content-type"], "application/json");
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let text = response.text().await.unwrap();
     assert!(
@@ -391,4 +392,13 @@ async fn an_unknown_or_malformed_user_id_is_404() {
         let response = get(&app, Some(&token), path).await;
         assert_problem(response, 404, "not-found").await;
     }
+    // RFC 6750 §2.1: the scheme name is case-insensitive.
+    let response = app
+        .client
+        .get(app.url("/admin/v1/users/not-a-uuid"))
+        .header("authorization", format!("bEaReR {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 404, "not-found").await;
 }
