@@ -11,6 +11,7 @@ use anyhow::Context;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 
+use crate::accounts::{Accounts, Hashing};
 use crate::audit::{Audit, Events};
 use crate::auth::{Authenticator, HashPool, Throttle};
 use crate::clients::Clients;
@@ -19,7 +20,7 @@ use crate::keys::lifecycle::Policy;
 use crate::keys::{KeyManager, SharedKeyRing};
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
-use crate::routes::{health, introspect, logout, revoke, token, userinfo, well_known};
+use crate::routes::{admin, health, introspect, logout, revoke, token, userinfo, well_known};
 use crate::sessions::{FamilyLifetimes, Sessions};
 use crate::shared_state;
 use crate::store::{self, Store};
@@ -41,6 +42,8 @@ pub struct AppState {
     /// The key lifecycle (the active key's age, for metrics).
     pub key_manager: Arc<KeyManager>,
     pub clients: Arc<Clients>,
+    /// The user- and client-management service behind the admin API.
+    pub accounts: Accounts,
     pub issuer_url: String,
     /// The JWKS `Cache-Control` (`public, max-age=N`), N never longer than
     /// `keys.prepublish` (spec §3); built once.
@@ -174,7 +177,16 @@ impl Application {
                 );
             }
         });
+        // The admin API hashes on the same bounded pool as logins and audits to the
+        // same trail (admin-api.md §2).
+        let accounts = Accounts::new(
+            Arc::clone(&store),
+            Hashing::Pool(hasher.clone()),
+            Arc::new(audit.clone()),
+            &settings,
+        )?;
         let state = web::Data::new(AppState {
+            accounts,
             authenticator: Authenticator::new(
                 Arc::clone(&store),
                 hasher,
@@ -227,6 +239,7 @@ impl Application {
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(health::metrics))
+                .service(web::scope("/admin/v1").configure(admin::routes))
         })
         .listen(listener)
         .context("cannot start the HTTP server")?

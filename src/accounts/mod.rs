@@ -359,6 +359,11 @@ impl Accounts {
         Ok(revoked.len())
     }
 
+    /// One user by id; `None` when there is none.
+    pub async fn user(&self, id: uuid::Uuid) -> Result<Option<User>, AccountError> {
+        Ok(self.store.user_by_id(id).await?)
+    }
+
     /// Every user, by username.
     pub async fn list_users(&self) -> Result<Vec<User>, AccountError> {
         Ok(self.store.list_users().await?)

@@ -50,17 +50,7 @@ impl Params {
 /// 400 `invalid_request` for anything malformed.
 pub async fn read_params(req: &HttpRequest, payload: web::Payload) -> Result<Params, OAuthError> {
     let kind = body_kind(req)?;
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return Err(OAuthError::payload_too_large(MAX_BODY_BYTES));
-    }
-    let body = tokio::time::timeout(BODY_TIMEOUT, read_limited(payload))
-        .await
-        .map_err(|_| OAuthError::invalid_request("timed out reading the request body"))??;
+    let body = read_bytes(req, payload).await?;
     parse(kind, &body)
 }
 
@@ -73,27 +63,68 @@ pub fn parse(kind: BodyKind, body: &[u8]) -> Result<Params, OAuthError> {
     Ok(Params { kind, fields })
 }
 
-fn body_kind(req: &HttpRequest) -> Result<BodyKind, OAuthError> {
-    let essence = req
-        .headers()
+/// The media type of the body without parameters, lowercased (RFC 9110 §8.3.1).
+pub fn media_type(req: &HttpRequest) -> Option<String> {
+    req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    match essence.as_deref() {
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
+fn body_kind(req: &HttpRequest) -> Result<BodyKind, OAuthError> {
+    match media_type(req).as_deref() {
         Some("application/x-www-form-urlencoded") => Ok(BodyKind::Form),
         Some("application/json") => Ok(BodyKind::Json),
         _ => Err(OAuthError::unsupported_media_type()),
     }
 }
 
-async fn read_limited(mut payload: web::Payload) -> Result<web::BytesMut, OAuthError> {
+/// Why a body could not be read; each door renders it in its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge,
+    Unreadable,
+    TimedOut,
+}
+
+impl From<BodyError> for OAuthError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => OAuthError::payload_too_large(MAX_BODY_BYTES),
+            BodyError::Unreadable => OAuthError::invalid_request("could not read the request body"),
+            BodyError::TimedOut => {
+                OAuthError::invalid_request("timed out reading the request body")
+            }
+        }
+    }
+}
+
+/// The raw body, at most `MAX_BODY_BYTES` (checked against `Content-Length` first, then
+/// while reading), within `BODY_TIMEOUT`. The content type is the caller's business.
+pub async fn read_bytes(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::BytesMut, BodyError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    tokio::time::timeout(BODY_TIMEOUT, read_limited(payload))
+        .await
+        .map_err(|_| BodyError::TimedOut)?
+}
+
+async fn read_limited(mut payload: web::Payload) -> Result<web::BytesMut, BodyError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| OAuthError::invalid_request("could not read the request body"))?;
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(OAuthError::payload_too_large(MAX_BODY_BYTES));
+            return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }

@@ -1,11 +1,13 @@
 //! HTTP only: extract, parse, call one service, shape the response.
 //! Routes know nothing about SQL or crypto.
 
+pub mod admin;
 pub mod body;
 pub mod client_auth;
 pub mod health;
 pub mod introspect;
 pub mod logout;
+pub mod problem;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

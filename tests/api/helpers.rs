@@ -285,6 +285,23 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Logs in asking for `scope` and returns the whole token response.
+    pub async fn login_pair_with_scope(
+        &self,
+        username: &str,
+        password: &str,
+        scope: &str,
+    ) -> Value {
+        let response = self
+            .post_json(
+                "/auth/token",
+                &serde_json::json!({"username": username, "password": password, "scope": scope}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "login as {username} failed");
+        response.json().await.unwrap()
+    }
+
     /// Presents a refresh token at /auth/refresh.
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.post_json(

@@ -1,0 +1,47 @@
+//! The admin API, `/admin/v1` (admin-api.md §2): one file per resource, errors as
+//! RFC 9457 problems (`routes/problem.rs`), callers authenticated by `auth::AdminCaller`.
+
+pub mod auth;
+pub mod users;
+
+use actix_web::{web, HttpRequest};
+use serde_json::{Map, Value};
+
+use super::body;
+use super::problem::{Kind, Problem};
+use crate::json;
+
+/// The scopes of admin-api.md §2's table that the mounted routes need.
+pub mod scope {
+    pub const USERS_READ: &str = "admin:users:read";
+    pub const USERS_WRITE: &str = "admin:users:write";
+    /// Needed as well to set `roles` (a caller that manages users cannot mint admins).
+    pub const ROLES_ASSIGN: &str = "admin:roles:assign";
+}
+
+/// Mounted under `/admin/v1` by `startup.rs`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::post().to(users::create))
+        .route("/users/{id}", web::get().to(users::get));
+}
+
+/// A request body that is one JSON object (admin-api.md §1): `application/json` or `415`,
+/// at most 16 KiB or `413`, no duplicate member at any depth (`json.rs`) or `400`.
+pub async fn read_json_object(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Map<String, Value>, Problem> {
+    if body::media_type(req).as_deref() != Some("application/json") {
+        return Err(Problem::new(
+            Kind::UnsupportedMediaType,
+            "content type must be application/json",
+        ));
+    }
+    let bytes = body::read_bytes(req, payload).await?;
+    json::from_slice(&bytes).map_err(|_| {
+        Problem::new(
+            Kind::InvalidRequest,
+            "request body is not a JSON object without duplicate members",
+        )
+    })
+}

@@ -1,0 +1,335 @@
+//! The RFC 9457 problem body of the admin and account APIs (admin-api.md §1), rendered in
+//! one place: `application/problem+json` `{"type", "title", "status", "detail"}` and, for
+//! fields that failed validation, `"errors": [{"field", "detail"}]`. The token endpoints
+//! keep the RFC 6749 body of `error.rs`.
+//!
+//! `type` is a stable URN per kind. Details are phrases chosen by our code: never a
+//! secret (password, hash, token); 5xx details are opaque and the cause goes to the log.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use super::body::{BodyError, MAX_BODY_BYTES};
+use crate::accounts::AccountError;
+use crate::auth::PoolError;
+use crate::sessions::AccessError;
+use crate::store::StoreError;
+
+/// RFC 9457 §3 media type.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The kinds of problem; each has one `type` URN, title and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    InsufficientScope,
+    NotFound,
+    UsernameTaken,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl Kind {
+    fn parts(self) -> (&'static str, &'static str, StatusCode) {
+        match self {
+            Self::InvalidRequest => (
+                "urn:authd:problem:invalid-request",
+                "Invalid request",
+                StatusCode::BAD_REQUEST,
+            ),
+            Self::Unauthorized => (
+                "urn:authd:problem:unauthorized",
+                "Unauthorized",
+                StatusCode::UNAUTHORIZED,
+            ),
+            Self::Forbidden => (
+                "urn:authd:problem:forbidden",
+                "Forbidden",
+                StatusCode::FORBIDDEN,
+            ),
+            Self::InsufficientScope => (
+                "urn:authd:problem:insufficient-scope",
+                "Insufficient scope",
+                StatusCode::FORBIDDEN,
+            ),
+            Self::NotFound => (
+                "urn:authd:problem:not-found",
+                "Not found",
+                StatusCode::NOT_FOUND,
+            ),
+            Self::UsernameTaken => (
+                "urn:authd:problem:username-taken",
+                "Username taken",
+                StatusCode::CONFLICT,
+            ),
+            Self::UnsupportedMediaType => (
+                "urn:authd:problem:unsupported-media-type",
+                "Unsupported media type",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            Self::PayloadTooLarge => (
+                "urn:authd:problem:payload-too-large",
+                "Payload too large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            Self::Unavailable => (
+                "urn:authd:problem:unavailable",
+                "Service unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            Self::Internal => (
+                "urn:authd:problem:internal",
+                "Internal error",
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        }
+    }
+
+    pub fn type_uri(self) -> &'static str {
+        self.parts().0
+    }
+}
+
+/// One field that failed validation (the `errors` extension member).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem with its challenge and retry headers.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind:?}: {detail}")]
+pub struct Problem {
+    pub kind: Kind,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    challenge: Option<String>,
+    retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    type_uri: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl Problem {
+    pub fn new(kind: Kind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+
+    /// A 400 naming the fields that failed validation.
+    pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
+        let mut p = Self::new(Kind::InvalidRequest, "the request body has invalid members");
+        p.errors = errors;
+        p
+    }
+
+    /// 401 (RFC 6750 §3): no token at all gets a bare challenge; a presented token that
+    /// failed gets `error="invalid_token"` too.
+    pub fn unauthorized(token_presented: bool) -> Self {
+        let mut p = Self::new(
+            Kind::Unauthorized,
+            "a valid bearer access token is required",
+        );
+        p.challenge = Some(if token_presented {
+            r#"Bearer realm="authd", error="invalid_token""#.to_owned()
+        } else {
+            r#"Bearer realm="authd""#.to_owned()
+        });
+        p
+    }
+
+    /// 403 for a valid token without the scope a route needs (RFC 6750 §3.1).
+    pub fn insufficient_scope(scope: &str) -> Self {
+        let mut p = Self::new(
+            Kind::InsufficientScope,
+            format!("the token lacks the scope {scope}"),
+        );
+        p.challenge = Some(format!(
+            r#"Bearer realm="authd", error="insufficient_scope", scope="{scope}""#
+        ));
+        p
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(Kind::NotFound, "no such resource")
+    }
+
+    /// 503 with `Retry-After` (RFC 9110 §10.2.3).
+    pub fn unavailable(retry_after: u64) -> Self {
+        let mut p = Self::new(Kind::Unavailable, "temporarily unavailable, retry later");
+        p.retry_after = Some(retry_after);
+        p
+    }
+
+    /// 500 with an opaque detail; the caller logs the cause.
+    pub fn internal() -> Self {
+        Self::new(Kind::Internal, "internal error")
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        self.kind.parts().2
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (type_uri, title, status) = self.kind.parts();
+        let body = Body {
+            type_uri,
+            title,
+            status: status.as_u16(),
+            detail: &self.detail,
+            errors: &self.errors,
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let Some(challenge) = &self.challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+        }
+        if let Some(secs) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        match serde_json::to_string(&body) {
+            Ok(json) => response.content_type(PROBLEM_JSON).body(json),
+            Err(_) => HttpResponse::InternalServerError().finish(),
+        }
+    }
+}
+
+impl From<BodyError> for Problem {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => Self::new(
+                Kind::PayloadTooLarge,
+                format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+            ),
+            BodyError::Unreadable | BodyError::TimedOut => {
+                Self::new(Kind::InvalidRequest, "could not read the request body")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::unavailable(5)
+            }
+            other => {
+                tracing::error!(error = ?anyhow::Error::from(other), "database error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<PoolError> for Problem {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Busy => {
+                tracing::warn!("argon2 queue full: shedding load with 503");
+                Self::unavailable(1)
+            }
+            other => {
+                tracing::error!(error = %other, "argon2 hashing failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<AccessError> for Problem {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Rejected(rejection) => {
+                tracing::debug!(?rejection, "access token rejected");
+                Self::unauthorized(true)
+            }
+            AccessError::Revoked => Self::unauthorized(true),
+            AccessError::Revocation(cause) => {
+                // Fail closed: without the revocation state no token is accepted.
+                tracing::warn!(error = %cause, "revocation state unavailable");
+                Self::unavailable(2)
+            }
+            AccessError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for Problem {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::UsernameTaken(_) => {
+                Self::new(Kind::UsernameTaken, "the username is already taken")
+            }
+            AccountError::NoSuchUser(_) => Self::not_found(),
+            AccountError::Hash(e) => e.into(),
+            AccountError::Store(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "account operation failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_urn_type() {
+        for kind in [
+            Kind::InvalidRequest,
+            Kind::Unauthorized,
+            Kind::Forbidden,
+            Kind::InsufficientScope,
+            Kind::NotFound,
+            Kind::UsernameTaken,
+            Kind::UnsupportedMediaType,
+            Kind::PayloadTooLarge,
+            Kind::Unavailable,
+            Kind::Internal,
+        ] {
+            assert!(kind.type_uri().starts_with("urn:authd:problem:"));
+        }
+    }
+
+    #[test]
+    fn a_5xx_detail_is_opaque() {
+        let p: Problem = AccountError::TooManyLines.into();
+        assert_eq!(p.kind, Kind::Internal);
+        assert_eq!(p.detail, "internal error");
+    }
+}
