@@ -39,10 +39,17 @@ pub enum EventKind {
     KeyCreated,
     KeyRotated,
     KeyRemoved,
+    UserUpdated,
+    UserRegistered,
+    SessionRevoked,
+    ClientUpdated,
+    ClientSecretRotated,
+    ClientPreviousSecretRemoved,
+    RefreshGraceReplay,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 24] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -60,6 +67,13 @@ impl EventKind {
         Self::KeyCreated,
         Self::KeyRotated,
         Self::KeyRemoved,
+        Self::UserUpdated,
+        Self::UserRegistered,
+        Self::SessionRevoked,
+        Self::ClientUpdated,
+        Self::ClientSecretRotated,
+        Self::ClientPreviousSecretRemoved,
+        Self::RefreshGraceReplay,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +95,13 @@ impl EventKind {
             Self::KeyCreated => "key_created",
             Self::KeyRotated => "key_rotated",
             Self::KeyRemoved => "key_removed",
+            Self::UserUpdated => "user_updated",
+            Self::UserRegistered => "user_registered",
+            Self::SessionRevoked => "session_revoked",
+            Self::ClientUpdated => "client_updated",
+            Self::ClientSecretRotated => "client_secret_rotated",
+            Self::ClientPreviousSecretRemoved => "client_previous_secret_removed",
+            Self::RefreshGraceReplay => "refresh_grace_replay",
         }
     }
 

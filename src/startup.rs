@@ -20,7 +20,9 @@ use crate::keys::lifecycle::Policy;
 use crate::keys::{KeyManager, SharedKeyRing};
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
-use crate::routes::{admin, health, introspect, logout, revoke, token, userinfo, well_known};
+use crate::routes::{
+    admin, health, introspect, logout, problem, revoke, token, userinfo, well_known,
+};
 use crate::sessions::{FamilyLifetimes, Sessions};
 use crate::shared_state;
 use crate::store::{self, Store};
@@ -239,7 +241,11 @@ impl Application {
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(health::metrics))
-                .service(web::scope("/admin/v1").configure(admin::routes))
+                .service(
+                    web::scope("/admin/v1")
+                        .configure(admin::routes)
+                        .default_service(web::to(problem::no_such_route)),
+                )
         })
         .listen(listener)
         .context("cannot start the HTTP server")?

@@ -28,7 +28,20 @@ pub enum Kind {
     Forbidden,
     InsufficientScope,
     NotFound,
+    MethodNotAllowed,
     UsernameTaken,
+    ClientIdTaken,
+    /// `DELETE /keys/{kid}` on the active key.
+    KeyActive,
+    /// `If-Match` did not match the current `ETag`.
+    PreconditionFailed,
+    /// An `Idempotency-Key` reused with a different body.
+    IdempotencyKeyReused,
+    /// An `Idempotency-Key` whose first request is still running.
+    IdempotencyKeyInProgress,
+    /// `POST /account/v1/password` with a wrong current password.
+    InvalidCurrentPassword,
+    TooManyRequests,
     UnsupportedMediaType,
     PayloadTooLarge,
     Unavailable,
@@ -63,10 +76,50 @@ impl Kind {
                 "Not found",
                 StatusCode::NOT_FOUND,
             ),
+            Self::MethodNotAllowed => (
+                "urn:authd:problem:method-not-allowed",
+                "Method not allowed",
+                StatusCode::METHOD_NOT_ALLOWED,
+            ),
             Self::UsernameTaken => (
                 "urn:authd:problem:username-taken",
                 "Username taken",
                 StatusCode::CONFLICT,
+            ),
+            Self::ClientIdTaken => (
+                "urn:authd:problem:client-id-taken",
+                "Client id taken",
+                StatusCode::CONFLICT,
+            ),
+            Self::KeyActive => (
+                "urn:authd:problem:key-active",
+                "Key is active",
+                StatusCode::CONFLICT,
+            ),
+            Self::PreconditionFailed => (
+                "urn:authd:problem:precondition-failed",
+                "Precondition failed",
+                StatusCode::PRECONDITION_FAILED,
+            ),
+            Self::IdempotencyKeyReused => (
+                "urn:authd:problem:idempotency-key-reused",
+                "Idempotency key reused with another request",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            Self::IdempotencyKeyInProgress => (
+                "urn:authd:problem:idempotency-key-in-progress",
+                "Idempotency key in progress",
+                StatusCode::CONFLICT,
+            ),
+            Self::InvalidCurrentPassword => (
+                "urn:authd:problem:invalid-current-password",
+                "Invalid current password",
+                StatusCode::BAD_REQUEST,
+            ),
+            Self::TooManyRequests => (
+                "urn:authd:problem:too-many-requests",
+                "Too many requests",
+                StatusCode::TOO_MANY_REQUESTS,
             ),
             Self::UnsupportedMediaType => (
                 "urn:authd:problem:unsupported-media-type",
@@ -94,6 +147,42 @@ impl Kind {
     pub fn type_uri(self) -> &'static str {
         self.parts().0
     }
+
+    pub const ALL: [Kind; 18] = [
+        Kind::InvalidRequest,
+        Kind::Unauthorized,
+        Kind::Forbidden,
+        Kind::InsufficientScope,
+        Kind::NotFound,
+        Kind::MethodNotAllowed,
+        Kind::UsernameTaken,
+        Kind::ClientIdTaken,
+        Kind::KeyActive,
+        Kind::PreconditionFailed,
+        Kind::IdempotencyKeyReused,
+        Kind::IdempotencyKeyInProgress,
+        Kind::InvalidCurrentPassword,
+        Kind::TooManyRequests,
+        Kind::UnsupportedMediaType,
+        Kind::PayloadTooLarge,
+        Kind::Unavailable,
+        Kind::Internal,
+    ];
+}
+
+/// The default service of every admin/account resource: a method the path does not
+/// have (RFC 9110 §15.5.6).
+pub async fn method_not_allowed() -> HttpResponse {
+    Problem::new(
+        Kind::MethodNotAllowed,
+        "the resource does not allow this method",
+    )
+    .error_response()
+}
+
+/// The default service of the admin and account scopes: a path that is not a route.
+pub async fn no_such_route() -> HttpResponse {
+    Problem::not_found().error_response()
 }
 
 /// One field that failed validation (the `errors` extension member).
@@ -310,20 +399,12 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_urn_type() {
-        for kind in [
-            Kind::InvalidRequest,
-            Kind::Unauthorized,
-            Kind::Forbidden,
-            Kind::InsufficientScope,
-            Kind::NotFound,
-            Kind::UsernameTaken,
-            Kind::UnsupportedMediaType,
-            Kind::PayloadTooLarge,
-            Kind::Unavailable,
-            Kind::Internal,
-        ] {
+        let mut seen = std::collections::BTreeSet::new();
+        for kind in Kind::ALL {
             assert!(kind.type_uri().starts_with("urn:authd:problem:"));
+            seen.insert(kind.type_uri());
         }
+        assert_eq!(seen.len(), Kind::ALL.len(), "one URN per kind");
     }
 
     #[test]

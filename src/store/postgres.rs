@@ -8,6 +8,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
+use super::sql::USER_COLUMNS;
 use super::{
     ClientParts, ClientsVersion, Family, KeyRecord, KeyRow, NewUser, PasswordHash, Revocation,
     RevocationKind, RevocationRow, RevokeReason, Revoking, Rotation, Store, StoreError, User,
@@ -70,9 +71,6 @@ impl From<UserRow> for User {
         }
     }
 }
-
-const USER_COLUMNS: &str = "id, username, password_hash, roles, disabled, email, email_verified, \
-     name, given_name, family_name, password_changed_at, created_at, updated_at";
 
 #[async_trait]
 impl Store for PgStore {

@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
+use super::sql::USER_COLUMNS;
 use super::{
     ClientParts, ClientsVersion, Family, KeyRecord, KeyRow, NewUser, PasswordHash, Revocation,
     RevocationKind, RevocationRow, RevokeReason, Revoking, Rotation, Store, StoreError, User,
@@ -146,9 +147,6 @@ impl TryFrom<UserRow> for User {
         })
     }
 }
-
-const USER_COLUMNS: &str = "id, username, password_hash, roles, disabled, email, email_verified, \
-     name, given_name, family_name, password_changed_at, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqliteStore {

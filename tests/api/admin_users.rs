@@ -4,30 +4,11 @@
 use authd::audit::{AuditQuery, EventKind};
 use serde_json::{json, Value};
 
+use crate::admin::{admin_token, assert_problem};
 use crate::helpers::{json_of, spawn_app, spawn_app_with, TestApp, PASSWORD};
 
 const EVERY_SCOPE: &str = "admin:users:read admin:users:write admin:roles:assign";
 const MANAGER: &str = "admin:users:read admin:users:write";
-
-/// A confidential client with audience `authd-admin` and `scopes`; its cc token.
-async fn admin_token(app: &TestApp, id: &str, audience: &str, scopes: &str) -> String {
-    let secret = app
-        .add_client(id, true, &["client_credentials"], &[audience], scopes)
-        .await
-        .unwrap();
-    let response = app
-        .post_form_basic(
-            "/auth/token",
-            (id, &secret),
-            &[("grant_type", "client_credentials")],
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    json_of(response).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 async fn create(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
     app.client
@@ -45,21 +26,6 @@ async fn get(app: &TestApp, token: Option<&str>, path: &str) -> reqwest::Respons
         request = request.bearer_auth(token);
     }
     request.send().await.unwrap()
-}
-
-/// Asserts an RFC 9457 problem of `status` and `kind`; returns its body.
-async fn assert_problem(response: reqwest::Response, status: u16, kind: &str) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["type"], format!("urn:authd:problem:{kind}"), "{body}");
-    assert_eq!(body["status"], status, "{body}");
-    assert!(body["title"].is_string(), "{body}");
-    assert!(body["detail"].is_string(), "{body}");
-    body
 }
 
 #[tokio::test]
@@ -401,4 +367,22 @@ async fn an_unknown_or_malformed_user_id_is_404() {
         .await
         .unwrap();
     assert_problem(response, 404, "not-found").await;
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_under_admin_v1_are_problems() {
+    let app = spawn_app().await;
+    let token = admin_token(&app, "ops", "authd-admin", EVERY_SCOPE).await;
+
+    let response = get(&app, Some(&token), "/admin/v1/nothing-here").await;
+    assert_problem(response, 404, "not-found").await;
+
+    let response = app
+        .client
+        .delete(app.url("/admin/v1/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 405, "method-not-allowed").await;
 }
