@@ -11,7 +11,7 @@ use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::domain::{ClientId, Scopes};
+use crate::domain::{ClientId, Role, Scopes};
 use crate::keys::Algorithm;
 
 /// The defaults, compiled in so the binary runs from any directory with no config file.
@@ -40,6 +40,8 @@ pub struct Settings {
     pub login: LoginSettings,
     pub audit: AuditSettings,
     pub log: LogSettings,
+    pub admin: AdminSettings,
+    pub registration: RegistrationSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +200,23 @@ pub struct AuditSettings {
     pub retention: Duration,
 }
 
+/// The admin API's listener (admin-api.md §2).
+#[derive(Debug, Clone, Default)]
+pub struct AdminSettings {
+    /// When set, `/admin/v1` is served only on this address (and is 404 on `server.bind`).
+    pub bind: Option<String>,
+}
+
+/// Self-registration at `POST /account/v1/register` (admin-api.md §3).
+#[derive(Debug, Clone)]
+pub struct RegistrationSettings {
+    pub enabled: bool,
+    /// Registrations per source address (IPv6: per /64) per hour.
+    pub per_address: u32,
+    /// Roles every self-registered user gets.
+    pub default_roles: Vec<Role>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Auto,
@@ -231,6 +250,7 @@ impl Settings {
             .with_list_parse_key("server.trusted_proxies")
             .with_list_parse_key("default_client.audience")
             .with_list_parse_key("default_client.scopes")
+            .with_list_parse_key("registration.default_roles")
             .try_parsing(true);
         let raw: Raw = builder
             .add_source(env)
@@ -277,6 +297,8 @@ struct Raw {
     login: RawLogin,
     audit: RawAudit,
     log: RawLog,
+    admin: RawAdmin,
+    registration: RawRegistration,
 }
 
 #[derive(Deserialize)]
@@ -350,6 +372,20 @@ struct RawLogin {
 #[serde(deny_unknown_fields)]
 struct RawAudit {
     retention: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    bind: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistration {
+    enabled: bool,
+    per_address: u32,
+    default_roles: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -431,6 +467,38 @@ impl Raw {
                     }
                 },
                 level: self.log.level,
+            },
+            admin: AdminSettings {
+                bind: match self.admin.bind.trim() {
+                    "" => None,
+                    bind if bind.parse::<std::net::SocketAddr>().is_ok() => Some(bind.to_owned()),
+                    _ => {
+                        return Err(ConfigError::key(
+                            "admin.bind",
+                            "must be ip:port, e.g. 127.0.0.1:8081, or empty",
+                        ))
+                    }
+                },
+            },
+            registration: RegistrationSettings {
+                enabled: self.registration.enabled,
+                per_address: match self.registration.per_address {
+                    0 => {
+                        return Err(ConfigError::key(
+                            "registration.per_address",
+                            "must be at least 1 (disable registration with registration.enabled = false)",
+                        ))
+                    }
+                    n => n,
+                },
+                default_roles: self
+                    .registration
+                    .default_roles
+                    .iter()
+                    .filter(|r| !r.trim().is_empty())
+                    .map(|r| Role::parse(r.trim()))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| ConfigError::key("registration.default_roles", e))?,
             },
         })
     }

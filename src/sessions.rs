@@ -326,8 +326,9 @@ impl Sessions {
         Ok(self.issuer.issue(grant, now.timestamp())?)
     }
 
-    /// Deletes sessions that ended more than a day ago, at start and then hourly,
-    /// until its task is aborted: without it every refresh would leave a row forever.
+    /// Deletes sessions that ended more than a day ago, and expired `Idempotency-Key`
+    /// records, at start and then hourly, until its task is aborted: without it every
+    /// refresh would leave a row forever.
     pub async fn prune_loop(self) {
         loop {
             let before = Utc::now() - ENDED_SESSIONS_KEPT;
@@ -335,6 +336,12 @@ impl Sessions {
                 Ok(n) if n > 0 => tracing::info!(pruned = n, "ended sessions deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "deleting ended sessions failed"),
+            }
+            // Idempotency-Key records past their 24 h (admin-api.md §1) go with them.
+            match self.store.prune_idempotency_keys(Utc::now()).await {
+                Ok(n) if n > 0 => tracing::info!(pruned = n, "expired idempotency keys deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "deleting expired idempotency keys failed"),
             }
             tokio::time::sleep(PRUNE_EVERY).await;
         }

@@ -11,6 +11,7 @@ use anyhow::Context;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 
+use crate::accounts::registration::Registration;
 use crate::accounts::{Accounts, Hashing};
 use crate::audit::{Audit, Events};
 use crate::auth::{Authenticator, HashPool, Throttle};
@@ -21,7 +22,7 @@ use crate::keys::{KeyManager, SharedKeyRing};
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
 use crate::routes::{
-    admin, health, introspect, logout, problem, revoke, token, userinfo, well_known,
+    account, admin, health, introspect, logout, problem, revoke, token, userinfo, well_known,
 };
 use crate::sessions::{FamilyLifetimes, Sessions};
 use crate::shared_state;
@@ -44,12 +45,21 @@ pub struct AppState {
     /// The key lifecycle (the active key's age, for metrics).
     pub key_manager: Arc<KeyManager>,
     pub clients: Arc<Clients>,
-    /// The user- and client-management service behind the admin API.
+    /// The user- and client-management service behind the admin and account APIs.
     pub accounts: Accounts,
+    /// Self-registration's switch, default roles and per-address quota.
+    pub registration: Registration,
     pub issuer_url: String,
     /// The JWKS `Cache-Control` (`public, max-age=N`), N never longer than
     /// `keys.prepublish` (spec §3); built once.
     pub jwks_cache_control: actix_web::http::header::HeaderValue,
+}
+
+/// `/admin/v1` with its problem+json default service.
+fn admin_scope() -> actix_web::Scope {
+    web::scope("/admin/v1")
+        .configure(admin::routes)
+        .default_service(web::to(problem::no_such_route))
 }
 
 /// The store and password pool, opened and migrated: what `serve` and the user
@@ -78,6 +88,8 @@ pub fn key_policy(settings: &Settings) -> anyhow::Result<Policy> {
 pub struct Application {
     port: u16,
     server: Server,
+    /// With `admin.bind`: the admin API's own server, and its port.
+    admin: Option<(u16, Server)>,
     /// The revocation, client and key sync loops; they end with the server.
     sync: tokio::task::JoinHandle<()>,
     keys: Arc<KeyManager>,
@@ -131,6 +143,10 @@ impl Application {
             &settings.login,
             redis.clone().map(|redis| (redis.conn, prefix)),
         ));
+        let registration = Registration::new(
+            &settings.registration,
+            redis.clone().map(|redis| (redis.conn, prefix)),
+        );
         let revocations = Revocations::start(
             Arc::clone(&store),
             redis.map(|redis| (redis, prefix)),
@@ -186,9 +202,11 @@ impl Application {
             Hashing::Pool(hasher.clone()),
             Arc::new(audit.clone()),
             &settings,
-        )?;
+        )?
+        .with_revocations(Arc::clone(&revocations));
         let state = web::Data::new(AppState {
             accounts,
+            registration,
             authenticator: Authenticator::new(
                 Arc::clone(&store),
                 hasher,
@@ -212,40 +230,59 @@ impl Application {
         });
 
         let metrics = web::Data::from(metrics);
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(metrics.clone())
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Cache-Control", "no-store")),
-                )
-                .wrap_fn(telemetry::request_span)
-                .route("/auth/token", web::post().to(token::token))
-                .route("/auth/refresh", web::post().to(token::refresh))
-                .route("/auth/logout", web::post().to(logout::logout))
-                .route("/auth/revoke", web::post().to(revoke::revoke))
-                .route("/auth/introspect", web::post().to(introspect::introspect))
-                .route("/auth/userinfo", web::get().to(userinfo::userinfo))
-                .route("/auth/userinfo", web::post().to(userinfo::userinfo))
-                .route("/.well-known/jwks.json", web::get().to(well_known::jwks))
-                .route(
-                    "/.well-known/openid-configuration",
-                    web::get().to(well_known::discovery),
-                )
-                .route(
-                    "/.well-known/oauth-authorization-server",
-                    web::get().to(well_known::discovery),
-                )
-                .route("/healthz", web::get().to(health::healthz))
-                .route("/readyz", web::get().to(health::readyz))
-                .route("/metrics", web::get().to(health::metrics))
-                .service(
-                    web::scope("/admin/v1")
-                        .configure(admin::routes)
-                        .default_service(web::to(problem::no_such_route)),
-                )
+        // With admin.bind, /admin/v1 lives on a listener of its own (admin-api.md §2):
+        // a second server on the same state whose app mounts nothing else, and the
+        // public app does not mount it at all (so it is 404 there, like any unknown path).
+        let admin_listener = match &settings.admin.bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind)
+                    .with_context(|| format!("cannot listen on admin.bind {bind}"))?,
+            ),
+            None => None,
+        };
+        let admin_here = admin_listener.is_none();
+        let mut server = HttpServer::new({
+            let (state, metrics) = (state.clone(), metrics.clone());
+            move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(metrics.clone())
+                    .wrap(
+                        DefaultHeaders::new()
+                            .add(("X-Content-Type-Options", "nosniff"))
+                            .add(("Cache-Control", "no-store")),
+                    )
+                    .wrap_fn(telemetry::request_span)
+                    .route("/auth/token", web::post().to(token::token))
+                    .route("/auth/refresh", web::post().to(token::refresh))
+                    .route("/auth/logout", web::post().to(logout::logout))
+                    .route("/auth/revoke", web::post().to(revoke::revoke))
+                    .route("/auth/introspect", web::post().to(introspect::introspect))
+                    .route("/auth/userinfo", web::get().to(userinfo::userinfo))
+                    .route("/auth/userinfo", web::post().to(userinfo::userinfo))
+                    .route("/.well-known/jwks.json", web::get().to(well_known::jwks))
+                    .route(
+                        "/.well-known/openid-configuration",
+                        web::get().to(well_known::discovery),
+                    )
+                    .route(
+                        "/.well-known/oauth-authorization-server",
+                        web::get().to(well_known::discovery),
+                    )
+                    .route("/healthz", web::get().to(health::healthz))
+                    .route("/readyz", web::get().to(health::readyz))
+                    .route("/metrics", web::get().to(health::metrics))
+                    .service(
+                        web::scope("/account/v1")
+                            .configure(account::routes)
+                            .default_service(web::to(problem::no_such_route)),
+                    )
+                    .configure(|cfg| {
+                        if admin_here {
+                            cfg.service(admin_scope());
+                        }
+                    })
+            }
         })
         .listen(listener)
         .context("cannot start the HTTP server")?
@@ -254,9 +291,37 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
+        let admin = match admin_listener {
+            Some(listener) => {
+                let admin_port = listener.local_addr()?.port();
+                let mut admin = HttpServer::new(move || {
+                    App::new()
+                        .app_data(state.clone())
+                        .app_data(metrics.clone())
+                        .wrap(
+                            DefaultHeaders::new()
+                                .add(("X-Content-Type-Options", "nosniff"))
+                                .add(("Cache-Control", "no-store")),
+                        )
+                        .wrap_fn(telemetry::request_span)
+                        .service(admin_scope())
+                        .default_service(web::to(problem::no_such_route))
+                })
+                .listen(listener)
+                .context("cannot start the admin HTTP server")?
+                .client_request_timeout(Duration::from_secs(5))
+                .shutdown_timeout(10);
+                if settings.server.workers > 0 {
+                    admin = admin.workers(settings.server.workers);
+                }
+                Some((admin_port, admin.run()))
+            }
+            None => None,
+        };
         Ok(Self {
             port,
             server: server.run(),
+            admin,
             sync,
             keys: key_manager,
         })
@@ -264,6 +329,16 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the admin API's own listener, when `admin.bind` is set.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin.as_ref().map(|(port, _)| *port)
+    }
+
+    /// A handle to stop the admin API's own server, when `admin.bind` is set.
+    pub fn admin_handle(&self) -> Option<actix_web::dev::ServerHandle> {
+        self.admin.as_ref().map(|(_, server)| server.handle())
     }
 
     /// The key lifecycle, whose `tick(now)` tests call with a chosen time.
@@ -283,7 +358,14 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT, then drains in-flight requests (graceful shutdown).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
+        let result = match self.admin {
+            // Each server stops on the signal; both are drained before we return.
+            Some((_, admin)) => {
+                let (public, admin) = tokio::join!(self.server, admin);
+                public.and(admin)
+            }
+            None => self.server.await,
+        };
         self.sync.abort();
         result
     }

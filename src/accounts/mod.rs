@@ -11,8 +11,11 @@
 //! domain values and `now`.
 
 pub mod import;
+pub mod registration;
+pub mod sessions;
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -25,6 +28,7 @@ use crate::config::{PasswordSettings, Settings};
 use crate::domain::{
     Audience, ClientId, ClientSecret, GrantType, ImportedHash, Password, Role, Scopes, Username,
 };
+use crate::revocation::Revocations;
 use crate::store::{
     NewUser, PasswordHash, Profile, RevokeReason, Revoking, Store, StoreError, User,
 };
@@ -45,6 +49,9 @@ pub enum Actor {
     Cli,
     /// A client calling the admin API with its own token.
     Client(ClientId),
+    /// A user acting on their own account through the account API (admin-api.md §3),
+    /// with a token of `client_id`, from `source`.
+    User { client_id: String, source: IpAddr },
 }
 
 impl Actor {
@@ -52,20 +59,21 @@ impl Actor {
         match self {
             Self::Cli => event,
             Self::Client(id) => event.client(id.as_str()),
+            Self::User { client_id, source } => event.client(client_id).source(*source),
         }
     }
 
     fn on_client_event(&self, event: AuditEvent) -> AuditEvent {
-        match self {
-            Self::Cli => event,
-            Self::Client(id) => {
-                let detail = match &event.detail {
-                    Some(d) => format!("{d} by={id}", id = id.as_str()),
-                    None => format!("by={}", id.as_str()),
-                };
-                event.detail(detail)
-            }
-        }
+        let by = match self {
+            Self::Cli => return event,
+            Self::Client(id) => id.as_str(),
+            Self::User { client_id, .. } => client_id.as_str(),
+        };
+        let detail = match &event.detail {
+            Some(d) => format!("{d} by={by}"),
+            None => format!("by={by}"),
+        };
+        event.detail(detail)
     }
 }
 
@@ -127,6 +135,23 @@ pub enum AccountError {
     UsernameTaken(Username),
     #[error("no user named {0}")]
     NoSuchUser(Username),
+    #[error("no user with id {0}")]
+    UnknownUser(uuid::Uuid),
+    /// No live session with that id (or not the caller's).
+    #[error("no such session")]
+    NoSuchSession,
+    /// `POST /account/v1/password` with a wrong current password.
+    #[error("the current password is not right")]
+    WrongCurrentPassword,
+    /// Self-registration is off (`registration.enabled = false`).
+    #[error("registration is disabled")]
+    RegistrationDisabled,
+    /// Too many registrations (or password checks) from one address: retry after this.
+    #[error("too many attempts")]
+    Throttled(std::time::Duration),
+    /// The throttle's shared state (Redis) did not answer.
+    #[error("throttle state unavailable")]
+    ThrottleUnavailable(#[source] anyhow::Error),
     #[error("client {0} already exists")]
     ClientTaken(ClientId),
     #[error("no client named {0}")]
@@ -212,7 +237,12 @@ pub struct Accounts {
     /// How long an access token issued before a revocation can live: how long a revoked
     /// `sid` must be remembered.
     access_window: chrono::Duration,
+    /// A session unused this long has ended (`tokens.refresh_idle_ttl`).
+    idle_ttl: chrono::Duration,
     default_client: Client,
+    /// The server's revocation cache, told at once of ended sessions so their access
+    /// tokens die at once (the CLI has none: servers poll the database within a second).
+    revocations: Option<Arc<Revocations>>,
 }
 
 impl Accounts {
@@ -227,8 +257,23 @@ impl Accounts {
             hashing,
             audit,
             access_window: chrono::Duration::from_std(settings.tokens.access_window())?,
+            idle_ttl: chrono::Duration::from_std(settings.tokens.refresh_idle_ttl)?,
             default_client: Client::default_client(&settings.default_client),
+            revocations: None,
         })
+    }
+
+    /// Tells `revocations` of every session this service ends (the server's setup).
+    pub fn with_revocations(mut self, revocations: Arc<Revocations>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// Pushes just-ended sessions into the revocation cache, when there is one.
+    async fn sessions_ended(&self, ids: &[uuid::Uuid], now: DateTime<Utc>) {
+        if let Some(revocations) = &self.revocations {
+            revocations.families_revoked(ids, now).await;
+        }
     }
 
     /// A revocation recorded in the database, which every running server polls every
@@ -249,6 +294,17 @@ impl Accounts {
         now: DateTime<Utc>,
     ) -> Result<User, AccountError> {
         let imported = matches!(new.credential, Credential::Hash(_));
+        let user = self.insert_user(new, now).await?;
+        let mut event = AuditEvent::new(EventKind::UserAdded, now).user(user.id);
+        if imported {
+            event = event.detail("password_hash_imported");
+        }
+        self.audit.record(actor.on_user_event(event)).await;
+        Ok(user)
+    }
+
+    /// Hashes the password (or keeps the imported hash) and stores the user.
+    async fn insert_user(&self, new: NewAccount, now: DateTime<Utc>) -> Result<User, AccountError> {
         let password_hash = match new.credential {
             Credential::Password(password) => self.hashing.hash(password).await?,
             Credential::Hash(hash) => PasswordHash::from(hash),
@@ -271,11 +327,6 @@ impl Accounts {
                 StoreError::Conflict => AccountError::UsernameTaken(username),
                 other => AccountError::Store(other),
             })?;
-        let mut event = AuditEvent::new(EventKind::UserAdded, now).user(user.id);
-        if imported {
-            event = event.detail("password_hash_imported");
-        }
-        self.audit.record(actor.on_user_event(event)).await;
         Ok(user)
     }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use password::{check as check_password, hash_password, HashPool, Hasher, PoolError, Verdict};
-pub use throttle::{Attempt, Outcome, Throttle, ThrottleError};
+pub use throttle::{Attempt, Outcome, Quota, Throttle, ThrottleError};
 
 use crate::audit::{Audit, AuditEvent, EventKind};
 use crate::domain::{Password, Username};

@@ -1,10 +1,12 @@
 //! HTTP only: extract, parse, call one service, shape the response.
 //! Routes know nothing about SQL or crypto.
 
+pub mod account;
 pub mod admin;
 pub mod body;
 pub mod client_auth;
 pub mod health;
+pub mod idempotency;
 pub mod introspect;
 pub mod logout;
 pub mod problem;

@@ -279,6 +279,13 @@ impl Problem {
         p
     }
 
+    /// 429 with `Retry-After` (RFC 6585 §4).
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        let mut p = Self::new(Kind::TooManyRequests, "too many attempts, retry later");
+        p.retry_after = Some(retry_after);
+        p
+    }
+
     /// 500 with an opaque detail; the caller logs the cause.
     pub fn internal() -> Self {
         Self::new(Kind::Internal, "internal error")
@@ -382,7 +389,20 @@ impl From<AccountError> for Problem {
             AccountError::UsernameTaken(_) => {
                 Self::new(Kind::UsernameTaken, "the username is already taken")
             }
-            AccountError::NoSuchUser(_) => Self::not_found(),
+            AccountError::NoSuchUser(_)
+            | AccountError::UnknownUser(_)
+            | AccountError::NoSuchSession
+            | AccountError::RegistrationDisabled => Self::not_found(),
+            AccountError::WrongCurrentPassword => Self::new(
+                Kind::InvalidCurrentPassword,
+                "the current password is not right",
+            ),
+            AccountError::Throttled(wait) => Self::too_many_requests(wait.as_secs().max(1)),
+            AccountError::ThrottleUnavailable(cause) => {
+                // Fail closed, as logins do.
+                tracing::warn!(error = %cause, "throttle state unavailable");
+                Self::unavailable(2)
+            }
             AccountError::Hash(e) => e.into(),
             AccountError::Store(e) => e.into(),
             other => {

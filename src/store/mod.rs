@@ -239,6 +239,76 @@ pub enum Rotation {
     Ended(Family),
 }
 
+/// A request claiming an `Idempotency-Key` (admin-api.md §1).
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim<'a> {
+    pub caller: &'a str,
+    pub key: &'a str,
+    /// SHA-256 of the request's method, path and body.
+    pub request_sha256: [u8; 32],
+    pub now: DateTime<Utc>,
+    /// When the key may be used for another request (now + 24 h).
+    pub expires_at: DateTime<Utc>,
+    /// A claim still in progress since before this is taken over: its request died.
+    pub stale_before: DateTime<Utc>,
+}
+
+/// A stored response: the first answer to a key, replayed to its retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub location: Option<String>,
+}
+
+/// What claiming an `Idempotency-Key` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This request holds the key: it runs, then completes or releases it.
+    Claimed,
+    /// The key's first request is still running.
+    InProgress { request_sha256: Vec<u8> },
+    /// The key's first request is done: its response.
+    Done {
+        request_sha256: Vec<u8>,
+        response: StoredResponse,
+    },
+}
+
+/// The `idempotency_keys` row; the same column types decode on both databases.
+#[derive(sqlx::FromRow)]
+struct IdempotencyRow {
+    request_sha256: Vec<u8>,
+    state: String,
+    status: Option<i32>,
+    body: Option<Vec<u8>>,
+    location: Option<String>,
+}
+
+impl TryFrom<IdempotencyRow> for ClaimOutcome {
+    type Error = StoreError;
+
+    fn try_from(r: IdempotencyRow) -> Result<Self, StoreError> {
+        match (r.state.as_str(), r.status, r.body) {
+            ("in_progress", _, _) => Ok(Self::InProgress {
+                request_sha256: r.request_sha256,
+            }),
+            ("done", Some(status), Some(body)) => Ok(Self::Done {
+                request_sha256: r.request_sha256,
+                response: StoredResponse {
+                    status: u16::try_from(status)
+                        .map_err(|e| StoreError::Other(anyhow::anyhow!(e)))?,
+                    body,
+                    location: r.location,
+                },
+            }),
+            (state, _, _) => Err(StoreError::Other(anyhow::anyhow!(
+                "idempotency key in state {state:?} without its response"
+            ))),
+        }
+    }
+}
+
 /// One durable revocation: an access token by `jti`, or a family by `sid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
@@ -577,6 +647,65 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
     /// Deletes audit events that occurred before `before`; returns how many.
     async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    // ---- sessions (admin-api.md §2, §3) ----
+
+    /// The user's live sessions at `now` (not revoked, within their absolute lifetime,
+    /// used within `idle_ttl`), newest first; `None` when no such user.
+    async fn live_sessions(
+        &self,
+        user_id: Uuid,
+        idle_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<Family>>, StoreError>;
+    /// Ends one live session (with, by `sid`, its access tokens) in one transaction,
+    /// only if it is `owner`'s when given; returns it, or `None` when there was no such
+    /// live session.
+    async fn end_session(
+        &self,
+        sid: Uuid,
+        owner: Option<Uuid>,
+        idle_ttl: chrono::Duration,
+        revoking: Revoking,
+    ) -> Result<Option<Family>, StoreError>;
+    /// Ends every session of a user but `keep`, in one transaction; `None` when no such
+    /// user, else the ended session ids.
+    async fn end_user_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError>;
+    /// Sets a user's password and ends every session of theirs but `keep`, in one
+    /// transaction; `None` when no such user, else the ended session ids.
+    async fn set_password_keeping(
+        &self,
+        user_id: Uuid,
+        hash: &PasswordHash,
+        keep: Option<Uuid>,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError>;
+
+    // ---- Idempotency-Key (admin-api.md §1) ----
+
+    /// Claims `claim.key` for `claim.caller` with one insert that only one request can
+    /// win; a key that expired, or whose first request died in progress, is taken over.
+    /// Otherwise returns what is stored under it.
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim<'_>,
+    ) -> Result<ClaimOutcome, StoreError>;
+    /// Stores the response of a request that claimed its key.
+    async fn complete_idempotency_key(
+        &self,
+        caller: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Releases the claim of a request that failed, so a retry runs again.
+    async fn release_idempotency_key(&self, caller: &str, key: &str) -> Result<(), StoreError>;
+    /// Deletes expired keys; returns how many.
+    async fn prune_idempotency_keys(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Opens the database named by the settings (creating a SQLite file when missing).

@@ -8,10 +8,11 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::sql::USER_COLUMNS;
+use super::sql::{self, USER_COLUMNS};
 use super::{
-    ClientParts, ClientsVersion, Family, KeyRecord, KeyRow, NewUser, PasswordHash, Revocation,
-    RevocationKind, RevocationRow, RevokeReason, Revoking, Rotation, Store, StoreError, User,
+    ClaimOutcome, ClientParts, ClientsVersion, Family, IdempotencyClaim, IdempotencyRow, KeyRecord,
+    KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow, RevokeReason,
+    Revoking, Rotation, Store, StoreError, StoredResponse, User,
 };
 use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
 use crate::clients::Client;
@@ -650,6 +651,176 @@ impl Store for PgStore {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn live_sessions(
+        &self,
+        user_id: Uuid,
+        idle_ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<Family>>, StoreError> {
+        let (users,): (i64,) = sqlx::query_as(sql::USER_EXISTS)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        if users == 0 {
+            return Ok(None);
+        }
+        let rows: Vec<FamilyRow> = sqlx::query_as(sql::LIVE_SESSIONS)
+            .bind(user_id)
+            .bind(now)
+            .bind(now - idle_ttl)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Some(rows.into_iter().map(Family::from).collect()))
+    }
+
+    async fn end_session(
+        &self,
+        sid: Uuid,
+        owner: Option<Uuid>,
+        idle_ttl: chrono::Duration,
+        revoking: Revoking,
+    ) -> Result<Option<Family>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let query = sqlx::query_as(match owner {
+            Some(_) => sql::END_OWN_SESSION,
+            None => sql::END_SESSION,
+        })
+        .bind(sid)
+        .bind(revoking.at)
+        .bind(revoking.reason.as_str())
+        .bind(revoking.at - idle_ttl);
+        let query = match owner {
+            Some(owner) => query.bind(owner),
+            None => query,
+        };
+        let row: Option<FamilyRow> = query.fetch_optional(&mut *tx).await?;
+        let Some(row) = row else { return Ok(None) };
+        record_revocation(
+            &mut tx,
+            RevocationKind::Sid,
+            &sid.to_string(),
+            revoking.sid_expires_at,
+            revoking.at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(row.into()))
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (users,): (i64,) = sqlx::query_as(sql::USER_EXISTS)
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if users == 0 {
+            return Ok(None);
+        }
+        let ids = end_user_sessions(&mut tx, user_id, keep, revoking).await?;
+        tx.commit().await?;
+        Ok(Some(ids))
+    }
+
+    async fn set_password_keeping(
+        &self,
+        user_id: Uuid,
+        hash: &PasswordHash,
+        keep: Option<Uuid>,
+        revoking: Revoking,
+    ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(sql::SET_PASSWORD_BY_ID)
+            .bind(user_id)
+            .bind(&hash.0)
+            .bind(revoking.at)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let ids = end_user_sessions(&mut tx, user_id, keep, revoking).await?;
+        tx.commit().await?;
+        Ok(Some(ids))
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        claim: &IdempotencyClaim<'_>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        // A claim whose row vanished before it could be read (its request failed and
+        // released it) is tried again; past a few rounds the key counts as busy.
+        for _ in 0..3 {
+            sqlx::query(sql::IDEMPOTENCY_DROP_STALE)
+                .bind(claim.caller)
+                .bind(claim.key)
+                .bind(claim.now)
+                .bind(claim.stale_before)
+                .execute(&self.pool)
+                .await?;
+            let inserted = sqlx::query(sql::IDEMPOTENCY_CLAIM)
+                .bind(claim.caller)
+                .bind(claim.key)
+                .bind(&claim.request_sha256[..])
+                .bind(claim.now)
+                .bind(claim.expires_at)
+                .execute(&self.pool)
+                .await?;
+            if inserted.rows_affected() == 1 {
+                return Ok(ClaimOutcome::Claimed);
+            }
+            let row: Option<IdempotencyRow> = sqlx::query_as(sql::IDEMPOTENCY_GET)
+                .bind(claim.caller)
+                .bind(claim.key)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(row) = row {
+                return row.try_into();
+            }
+        }
+        Ok(ClaimOutcome::InProgress {
+            request_sha256: claim.request_sha256.to_vec(),
+        })
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        caller: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::IDEMPOTENCY_COMPLETE)
+            .bind(caller)
+            .bind(key)
+            .bind(i32::from(response.status))
+            .bind(&response.body)
+            .bind(response.location.as_deref())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, caller: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query(sql::IDEMPOTENCY_RELEASE)
+            .bind(caller)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn prune_idempotency_keys(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(sql::IDEMPOTENCY_PRUNE)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -818,4 +989,22 @@ async fn record_revocation(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Ends every session of a user but `keep` inside a transaction and records their
+/// `sid`s; returns their ids.
+async fn end_user_sessions(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    revoking: Revoking,
+) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<(Uuid,)> = sqlx::query_as(sql::END_USER_SESSIONS)
+        .bind(user_id)
+        .bind(revoking.at)
+        .bind(revoking.reason.as_str())
+        .bind(keep.unwrap_or(Uuid::nil()))
+        .fetch_all(&mut *conn)
+        .await?;
+    record_family_revocations(conn, ids, revoking).await
 }

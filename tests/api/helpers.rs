@@ -95,6 +95,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub address: String,
+    /// With `admin.bind` set: the admin API's own listener (`http://127.0.0.1:PORT`).
+    pub admin_address: Option<String>,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub settings: Settings,
@@ -102,6 +104,7 @@ pub struct TestApp {
     /// The key lifecycle: tests call `tick(now)` with a chosen time.
     pub keys: Arc<KeyManager>,
     server: actix_web::dev::ServerHandle,
+    admin_server: Option<actix_web::dev::ServerHandle>,
     background: tokio::task::AbortHandle,
     // Dropped last: the server's files and database.
     _keys: tempfile::TempDir,
@@ -112,6 +115,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Sends the stop command at once; the returned future only waits for it.
         drop(self.server.stop(false));
+        if let Some(admin) = &self.admin_server {
+            drop(admin.stop(false));
+        }
         self.background.abort();
         if let Some(url) = test_redis_url() {
             delete_redis_prefix(url, self.settings.redis.key_prefix.clone());
@@ -223,12 +229,16 @@ async fn boot_on(
         .unwrap();
     let port = app.port();
     let server = app.handle();
+    let admin_server = app.admin_handle();
+    let admin_address = app.admin_port().map(|p| format!("http://127.0.0.1:{p}"));
     let background = app.background();
     let keys = app.keys();
     tokio::spawn(app.run_until_stopped());
     let store = open_store(&settings).await.unwrap();
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        admin_address,
+        admin_server,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -314,6 +324,9 @@ impl TestApp {
     /// Stops this server and boots a new one on the same database and key directory.
     pub async fn restart(mut self) -> TestApp {
         self.server.stop(true).await;
+        if let Some(admin) = self.admin_server.take() {
+            admin.stop(true).await;
+        }
         let placeholder = TestDb {
             url: String::new(),
             postgres: None,

@@ -12,6 +12,7 @@
 //! keys are counted whether or not the username exists.
 
 mod local;
+mod quota;
 mod redis;
 
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use self::local::LocalThrottle;
+pub use self::quota::Quota;
 use self::redis::RedisThrottle;
 use crate::config::LoginSettings;
 use crate::domain::Username;

@@ -2,6 +2,7 @@
 //! RFC 9457 problems (`routes/problem.rs`), callers authenticated by `auth::AdminCaller`.
 
 pub mod auth;
+pub mod sessions;
 pub mod users;
 
 use actix_web::{web, HttpRequest};
@@ -47,6 +48,8 @@ macro_rules! route_table {
 crate::route_table! {
     "/users" => { post: users::create },
     "/users/{id}" => { get: users::get },
+    "/users/{id}/sessions" => { get: sessions::list, delete: sessions::end_all },
+    "/sessions/{sid}" => { delete: sessions::end },
 }
 
 /// A request body that is one JSON object (admin-api.md §1): `application/json` or `415`,
@@ -55,14 +58,27 @@ pub async fn read_json_object(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Map<String, Value>, Problem> {
+    parse_json_object(&read_json_bytes(req, payload).await?)
+}
+
+/// The raw bytes of a JSON request body: `application/json` or `415`, at most 16 KiB or
+/// `413` (for handlers that need the bytes, e.g. to digest them for `Idempotency-Key`).
+pub async fn read_json_bytes(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::Bytes, Problem> {
     if body::media_type(req).as_deref() != Some("application/json") {
         return Err(Problem::new(
             Kind::UnsupportedMediaType,
             "content type must be application/json",
         ));
     }
-    let bytes = body::read_bytes(req, payload).await?;
-    json::from_slice(&bytes).map_err(|_| {
+    Ok(body::read_bytes(req, payload).await?.freeze())
+}
+
+/// One JSON object without duplicate members at any depth, or `400`.
+pub fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Value>, Problem> {
+    json::from_slice(bytes).map_err(|_| {
         Problem::new(
             Kind::InvalidRequest,
             "request body is not a JSON object without duplicate members",

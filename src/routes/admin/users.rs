@@ -9,15 +9,17 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::AdminCaller;
-use super::{read_json_object, scope};
+use super::{parse_json_object, read_json_bytes, scope};
 use crate::accounts::{Actor, Credential, NewAccount};
 use crate::domain::{Email, ImportedHash, Password, PersonName, Role, Username};
+use crate::routes::idempotency::idempotent;
 use crate::routes::problem::{FieldError, Problem};
 use crate::startup::AppState;
 use crate::store::{Profile, User};
 
 /// `POST /admin/v1/users` → `201` + `Location` + the user (scope `admin:users:write`;
-/// `roles` also needs `admin:roles:assign`). Audited with the calling client.
+/// `roles` also needs `admin:roles:assign`). Audited with the calling client. With an
+/// `Idempotency-Key`, a retry gets the first response (`routes/idempotency.rs`).
 pub async fn create(
     caller: AdminCaller,
     req: HttpRequest,
@@ -25,19 +27,30 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
     caller.require(scope::USERS_WRITE)?;
-    let create = CreateUser::parse(read_json_object(&req, payload).await?)?;
-    if create.sets_roles {
-        caller.require(scope::ROLES_ASSIGN)?;
-    }
-    let actor = Actor::Client(caller.client_id);
-    let user = state
-        .accounts
-        .create_user(&actor, create.account, Utc::now())
-        .await?;
-    let location = format!("/admin/v1/users/{}", user.id);
-    let mut response = HttpResponse::Created();
-    response.insert_header((LOCATION, location));
-    Ok(represent(response, &user))
+    let body = read_json_bytes(&req, payload).await?;
+    let idempotency_caller = format!("client:{}", caller.client_id.as_str());
+    idempotent(
+        state.store.as_ref(),
+        &idempotency_caller,
+        &req,
+        &body,
+        || async {
+            let create = CreateUser::parse(parse_json_object(&body)?)?;
+            if create.sets_roles {
+                caller.require(scope::ROLES_ASSIGN)?;
+            }
+            let actor = Actor::Client(caller.client_id.clone());
+            let user = state
+                .accounts
+                .create_user(&actor, create.account, Utc::now())
+                .await?;
+            let location = format!("/admin/v1/users/{}", user.id);
+            let mut response = HttpResponse::Created();
+            response.insert_header((LOCATION, location));
+            Ok(represent(response, &user))
+        },
+    )
+    .await
 }
 
 /// `GET /admin/v1/users/{id}` → the user with its `ETag` (scope `admin:users:read`); an
