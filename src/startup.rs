@@ -280,6 +280,12 @@ impl Application {
                     .configure(|cfg| {
                         if admin_here {
                             cfg.service(admin_scope());
+                        } else {
+                            // Served elsewhere: here every admin path is an unknown one.
+                            cfg.service(
+                                web::scope("/admin/v1")
+                                    .default_service(web::to(problem::no_such_route)),
+                            );
                         }
                     })
             }

@@ -2,8 +2,10 @@
 //! SQLite by default; Postgres when AUTHD_TEST_DATABASE_URL is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account;
 mod accounts;
 mod admin;
+mod admin_sessions;
 mod admin_users;
 mod audit;
 mod cli;
@@ -16,6 +18,7 @@ mod forger;
 mod health;
 mod helpers;
 mod hostile;
+mod idempotency;
 mod imported_hashes;
 mod introspect;
 mod keys;
