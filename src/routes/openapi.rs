@@ -54,7 +54,9 @@ pub fn document_json() -> Result<String, serde_json::Error> {
 )]
 pub async fn document() -> HttpResponse {
     match document_json() {
-        Ok(json) => HttpResponse::Ok().content_type("application/json").body(json),
+        Ok(json) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(json),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise the OpenAPI document");
             super::problem::Problem::internal().error_response()

@@ -57,7 +57,8 @@ async fn the_document_is_served_without_a_token_and_lists_every_registered_route
 
 #[tokio::test]
 async fn every_authenticated_operation_documents_its_problems() {
-    let doc: Value = serde_json::from_str(&authd::routes::openapi::document_json().unwrap()).unwrap();
+    let doc: Value =
+        serde_json::from_str(&authd::routes::openapi::document_json().unwrap()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let public = op["security"] == serde_json::json!([{}]);
