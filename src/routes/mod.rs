@@ -9,6 +9,7 @@ pub mod health;
 pub mod idempotency;
 pub mod introspect;
 pub mod logout;
+pub mod openapi;
 pub mod problem;
 pub mod revoke;
 pub mod token;

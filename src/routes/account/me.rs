@@ -12,6 +12,12 @@ use crate::store::User;
 
 /// `GET /account/v1/me` → the user representation without `disabled` and without
 /// timestamps but `created_at`.
+#[utoipa::path(
+    get,
+    path = "/account/v1/me",
+    tag = "account",
+    responses((status = 200, description = "The caller's own user", body = AccountView))
+)]
 pub async fn get(
     caller: AccountCaller,
     state: web::Data<AppState>,
@@ -27,7 +33,8 @@ pub async fn get(
 
 /// The account representation: absent optional members omitted, never `null`; never a
 /// hash.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Account)]
 pub struct AccountView<'a> {
     id: Uuid,
     username: &'a str,

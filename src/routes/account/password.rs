@@ -14,6 +14,18 @@ use crate::startup::AppState;
 /// a login (argon2 pool, login throttle: wrong `400 invalid-current-password`, throttled
 /// `429`); the new one follows the CLI's rules. Every other session of the user ends;
 /// the calling one lives on.
+#[utoipa::path(
+    post,
+    path = "/account/v1/password",
+    tag = "account",
+    request_body(content = ChangePasswordBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The password changed; every other session ended"),
+        (status = 400, description = "Invalid body (`invalid-request`) or wrong current password (`invalid-current-password`)", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed password checks (the login throttle)", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 pub async fn change(
     caller: AccountCaller,
     req: HttpRequest,
@@ -59,4 +71,15 @@ pub async fn change(
         )
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The body of `POST /account/v1/password`, for the OpenAPI document (the handler parses
+/// the object itself to refuse unknown members).
+#[derive(utoipa::ToSchema)]
+#[schema(as = ChangePassword)]
+#[allow(dead_code)]
+pub struct ChangePasswordBody {
+    current_password: String,
+    /// The CLI's rules: at least 8 characters, at most 1024 bytes.
+    new_password: String,
 }

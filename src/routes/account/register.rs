@@ -20,6 +20,24 @@ use crate::store::Profile;
 /// `Location: /account/v1/me`; a taken username `409`; past `registration.per_address`
 /// per hour from one address `429`. With an `Idempotency-Key` (per source address), a
 /// retry gets the first response.
+#[utoipa::path(
+    post,
+    path = "/account/v1/register",
+    tag = "account",
+    security(()),
+    request_body(content = RegisterBody, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters: a retry from the same address with the same key and body within 24 h gets the first response")),
+    responses(
+        (status = 201, description = "The user was registered", body = AccountView,
+         headers(("Location" = String, description = "`/account/v1/me`"))),
+        (status = 404, description = "Registration is disabled", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The username is taken, or the first request with this Idempotency-Key is still running", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "A dependency is unavailable; retry later", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn register(
     req: HttpRequest,
     payload: web::Payload,
@@ -42,6 +60,19 @@ pub async fn register(
             .json(AccountView::of(&user)))
     })
     .await
+}
+
+/// The body of `POST /account/v1/register`, for the OpenAPI document (the handler parses
+/// the object itself to refuse unknown members).
+#[derive(utoipa::ToSchema)]
+#[schema(as = Register)]
+#[allow(dead_code)]
+pub struct RegisterBody {
+    username: String,
+    /// The CLI's rules: at least 8 characters, at most 1024 bytes.
+    password: String,
+    email: Option<String>,
+    name: Option<String>,
 }
 
 const MEMBERS: [&str; 4] = ["username", "password", "email", "name"];

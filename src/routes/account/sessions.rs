@@ -11,6 +11,12 @@ use crate::routes::problem::{FieldError, Problem};
 use crate::startup::AppState;
 
 /// `GET /account/v1/sessions` → `{"items": [...]}`, the calling one `"current": true`.
+#[utoipa::path(
+    get,
+    path = "/account/v1/sessions",
+    tag = "account",
+    responses((status = 200, description = "The caller's live sessions, newest first", body = SessionList))
+)]
 pub async fn list(
     caller: AccountCaller,
     state: web::Data<AppState>,
@@ -21,6 +27,13 @@ pub async fn list(
 
 /// `DELETE /account/v1/sessions/{sid}` → `204` whatever the sid: one of the caller's
 /// live sessions ends; anything else is left alone, and nothing says whether it exists.
+#[utoipa::path(
+    delete,
+    path = "/account/v1/sessions/{sid}",
+    tag = "account",
+    params(("sid" = String, Path, description = "A session id; one not the caller's is left alone")),
+    responses((status = 204, description = "The caller's session of that id, if any, ended"))
+)]
 pub async fn end(
     caller: AccountCaller,
     sid: web::Path<String>,
@@ -41,6 +54,13 @@ pub async fn end(
 
 /// `DELETE /account/v1/sessions?scope=others` → `204`, every session but the calling one
 /// ended. Any other query is `400`: ending every session is logout's job.
+#[utoipa::path(
+    delete,
+    path = "/account/v1/sessions",
+    tag = "account",
+    params(("scope" = String, Query, description = "Must be `others`")),
+    responses((status = 204, description = "Every session but the calling one ended"))
+)]
 pub async fn end_others(
     caller: AccountCaller,
     req: HttpRequest,

@@ -16,6 +16,15 @@ use crate::startup::AppState;
 
 /// `GET /admin/v1/users/{id}/sessions` → `{"items": [...]}`, live sessions only, newest
 /// first (scope `admin:users:read`); an unknown user is `404`.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/users/{id}/sessions",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 200, description = "The user's live sessions, newest first", body = SessionList),
+    )
+)]
 pub async fn list(
     caller: AdminCaller,
     id: web::Path<String>,
@@ -29,6 +38,15 @@ pub async fn list(
 
 /// `DELETE /admin/v1/users/{id}/sessions` → `204`, every session of the user ended
 /// (scope `admin:users:write`); an unknown user is `404`.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/users/{id}/sessions",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 204, description = "Every session of the user ended, with its access tokens"),
+    )
+)]
 pub async fn end_all(
     caller: AdminCaller,
     id: web::Path<String>,
@@ -46,6 +64,15 @@ pub async fn end_all(
 
 /// `DELETE /admin/v1/sessions/{sid}` → `204` (scope `admin:users:write`); an unknown or
 /// already ended session is `404`.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/sessions/{sid}",
+    tag = "sessions",
+    params(("sid" = String, Path, description = "The session's id (the `sid` claim)")),
+    responses(
+        (status = 204, description = "The session ended, with its access tokens"),
+    )
+)]
 pub async fn end(
     caller: AdminCaller,
     sid: web::Path<String>,
@@ -62,7 +89,8 @@ pub async fn end(
 }
 
 /// `{"items": [...]}` of both APIs' session lists.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SessionList)]
 pub struct SessionList<'a> {
     items: Vec<SessionView<'a>>,
 }
@@ -89,7 +117,8 @@ impl<'a> SessionList<'a> {
 
 /// One session (admin-api.md §2): `{"sid", "client_id", "scope", "created_at",
 /// "last_used_at", "expires_at"}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 struct SessionView<'a> {
     sid: Uuid,
     client_id: &'a str,
@@ -97,6 +126,7 @@ struct SessionView<'a> {
     created_at: String,
     last_used_at: String,
     expires_at: String,
+    /// The account API only: whether this is the calling session.
     #[serde(skip_serializing_if = "Option::is_none")]
     current: Option<bool>,
 }
