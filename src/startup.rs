@@ -17,6 +17,7 @@ use crate::auth::{Authenticator, HashPool, Throttle};
 use crate::clients::Clients;
 use crate::config::Settings;
 use crate::keys::lifecycle::Policy;
+use crate::keys::operations::KeyOperations;
 use crate::keys::{KeyManager, SharedKeyRing};
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub clients: Arc<Clients>,
     /// The user- and client-management service behind the admin API.
     pub accounts: Accounts,
+    /// The operator's key operations behind `/admin/v1/keys`.
+    pub key_ops: KeyOperations,
     pub issuer_url: String,
     /// The JWKS `Cache-Control` (`public, max-age=N`), N never longer than
     /// `keys.prepublish` (spec §3); built once.
@@ -187,8 +190,16 @@ impl Application {
             Arc::new(audit.clone()),
             &settings,
         )?;
+        let key_ops = KeyOperations::new(
+            Arc::clone(&store),
+            settings.keys.dir.clone(),
+            settings.keys.algorithm,
+            key_policy(&settings)?,
+            Arc::new(audit.clone()),
+        );
         let state = web::Data::new(AppState {
             accounts,
+            key_ops,
             authenticator: Authenticator::new(
                 Arc::clone(&store),
                 hasher,
