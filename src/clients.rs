@@ -262,6 +262,15 @@ impl Clients {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Reloads every client now: this instance made a change (the admin API) and
+    /// follows it at once; the others see it within `SYNC_EVERY`. A failure is logged:
+    /// the sync loop retries.
+    pub async fn reload_now(&self) {
+        if let Err(e) = self.reload(true).await {
+            tracing::warn!(error = %e, "client registry reload failed; the sync loop retries");
+        }
+    }
+
     /// Reloads the registry when clients were added or removed since the last load, or
     /// when `always`.
     async fn reload(&self, always: bool) -> Result<(), StoreError> {

@@ -4,6 +4,8 @@
 
 mod accounts;
 mod admin;
+mod admin_clients;
+mod admin_keys_audit;
 mod admin_users;
 mod audit;
 mod cli;

@@ -5,6 +5,9 @@
 //! The configured default client (`default_client.id`) is listed and readable, as
 //! `authd client list` shows it, but it lives in the configuration: changing, removing or
 //! rotating it is `403`. It has no `ETag` (it never changes while the server runs).
+//!
+//! After a change this instance reloads its client registry at once; the others see it
+//! within a second (`clients_version`, which every write moves).
 
 use std::collections::BTreeSet;
 
@@ -79,6 +82,7 @@ pub async fn create(
         .accounts
         .create_client(&actor, draft, secret.as_ref(), Utc::now())
         .await?;
+    state.clients.reload_now().await;
     let mut response = HttpResponse::Created();
     response.insert_header((LOCATION, location(&client.id)));
     Ok(represent(response, &client, secret.as_ref()))
@@ -103,6 +107,7 @@ pub async fn update(
         .accounts
         .update_client(&actor, &id, &changes, expected.as_deref(), Utc::now())
         .await?;
+    state.clients.reload_now().await;
     Ok(represent(HttpResponse::Ok(), &client, None))
 }
 
@@ -122,6 +127,7 @@ pub async fn remove(
         .accounts
         .remove_client(&actor, &id, expected.as_deref(), Utc::now())
         .await?;
+    state.clients.reload_now().await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -140,6 +146,7 @@ pub async fn rotate_secret(
         .accounts
         .rotate_client_secret(&actor, &id, Utc::now())
         .await?;
+    state.clients.reload_now().await;
     Ok(HttpResponse::Ok().json(SecretView {
         client_secret: secret.expose(),
     }))
@@ -159,6 +166,7 @@ pub async fn remove_previous_secret(
         .accounts
         .remove_previous_client_secret(&actor, &id, Utc::now())
         .await?;
+    state.clients.reload_now().await;
     Ok(HttpResponse::NoContent().finish())
 }
 
