@@ -69,7 +69,7 @@ pub async fn list(
     let more = records.len() > limit;
     records.truncate(limit);
     let next = more
-        .then(|| records.last().map(|r| encode_cursor(r)))
+        .then(|| records.last().map(encode_cursor))
         .flatten();
     let items: Vec<EventView> = records.iter().map(EventView::of).collect();
     Ok(page(&req, &query, items, next))
