@@ -23,6 +23,7 @@ mod introspect;
 mod keys;
 mod metrics;
 mod migrations;
+mod openapi;
 mod refresh;
 mod rotation;
 mod secrets;

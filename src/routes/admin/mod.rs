@@ -50,9 +50,11 @@ macro_rules! route_table {
                 cfg.service(
                     actix_web::web::resource($path)
                         $( .route(actix_web::web::$method().to($handler)) )+
-                        .default_service(actix_web::web::to(
-                            $crate::routes::problem::method_not_allowed,
-                        )),
+                        .default_service(actix_web::web::to(|| {
+                            $crate::routes::problem::method_not_allowed(
+                                &[ $( stringify!($method) ),+ ],
+                            )
+                        })),
                 );
             )*
         }
@@ -60,6 +62,7 @@ macro_rules! route_table {
 }
 
 crate::route_table! {
+    "/openapi.json" => { get: crate::routes::openapi::document },
     "/users" => { post: users::create },
     "/users/{id}" => { get: users::get },
     "/clients" => { get: clients::list, post: clients::create },

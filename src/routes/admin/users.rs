@@ -18,6 +18,18 @@ use crate::store::{Profile, User};
 
 /// `POST /admin/v1/users` → `201` + `Location` + the user (scope `admin:users:write`;
 /// `roles` also needs `admin:roles:assign`). Audited with the calling client.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users",
+    tag = "users",
+    request_body(content = CreateUserBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The user was created", body = UserView,
+         headers(("Location" = String, description = "The new user's URL"),
+                 ("ETag" = String, description = "The user's strong entity tag"))),
+        (status = 409, description = "The username is taken", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     caller: AdminCaller,
     req: HttpRequest,
@@ -42,6 +54,16 @@ pub async fn create(
 
 /// `GET /admin/v1/users/{id}` → the user with its `ETag` (scope `admin:users:read`); an
 /// unknown id, or one that is not a UUID, is `404`.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 200, description = "The user", body = UserView,
+         headers(("ETag" = String, description = "The user's strong entity tag"))),
+    )
+)]
 pub async fn get(
     caller: AdminCaller,
     id: web::Path<String>,
@@ -59,8 +81,9 @@ pub async fn get(
 
 /// The user representation of admin-api.md §2: absent optional members omitted, never
 /// `null`; never a hash.
-#[derive(Serialize)]
-struct UserView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
+pub struct UserView<'a> {
     id: Uuid,
     username: &'a str,
     roles: &'a [String],
@@ -110,6 +133,26 @@ fn represent(mut response: HttpResponseBuilder, user: &User) -> HttpResponse {
         updated_at: timestamp(user.updated_at),
         password_changed_at: timestamp(user.password_changed_at),
     })
+}
+
+/// The body of `POST /admin/v1/users`, for the OpenAPI document (the handler parses the
+/// object itself to refuse unknown members and report every bad one).
+#[derive(utoipa::ToSchema)]
+#[schema(as = CreateUser)]
+#[allow(dead_code)]
+pub struct CreateUserBody {
+    username: String,
+    /// A new password (the CLI's rules); give this or `password_hash`.
+    password: Option<String>,
+    /// An existing hash in PHC or modular-crypt form (argon2, bcrypt, pbkdf2, scrypt).
+    password_hash: Option<String>,
+    roles: Option<Vec<String>>,
+    disabled: Option<bool>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
 }
 
 /// Every member a create body may have; any other is refused (no mass assignment).
