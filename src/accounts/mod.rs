@@ -670,7 +670,7 @@ impl Accounts {
             // named it) is shadowed by the default client, as at the token endpoint.
             .filter(|c| c.id != default.id)
             .collect();
-        if after_str.map_or(true, |after| default.id.as_str() > after) {
+        if after_str.is_none_or(|after| default.id.as_str() > after) {
             let at = page.partition_point(|c| c.id.as_str() < default.id.as_str());
             page.insert(at, default.clone());
         }

@@ -30,7 +30,22 @@ use super::problem::PROBLEM_JSON;
                        tokens with audience `authd-admin`), and a user's own account \
                        (`/account/v1`, the user's access token). Errors are RFC 9457 problems."
     ),
-    paths(document, admin::users::create, admin::users::get),
+    paths(
+        document,
+        admin::users::create,
+        admin::users::get,
+        admin::clients::list,
+        admin::clients::get,
+        admin::clients::create,
+        admin::clients::update,
+        admin::clients::remove,
+        admin::clients::rotate_secret,
+        admin::clients::remove_previous_secret,
+        admin::keys::list,
+        admin::keys::rotate,
+        admin::keys::remove,
+        admin::audit::list,
+    ),
     components(schemas(ProblemBody, FieldErrorBody)),
     modifiers(&Common),
     security(("bearer" = []))

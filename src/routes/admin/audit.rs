@@ -18,6 +18,24 @@ const PARAMS: [&str; 6] = ["since", "event", "user_id", "client_id", "limit", "c
 
 /// `GET /admin/v1/audit?since&event&user_id&client_id&limit&cursor` (scope
 /// `admin:audit:read`). `since` is an RFC 3339 time; a bad filter `400`.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/audit",
+    tag = "audit",
+    params(
+        ("since" = Option<String>, Query, format = DateTime, description = "Only events at or after this RFC 3339 time"),
+        ("event" = Option<String>, Query, description = "Only events of this kind, e.g. login_failed"),
+        ("user_id" = Option<String>, Query, format = Uuid, description = "Only events of this user"),
+        ("client_id" = Option<String>, Query, description = "Only events naming this client"),
+        ("limit" = Option<u16>, Query, minimum = 1, maximum = 500, description = "Page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of events, newest first", body = AuditPage,
+         headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+        (status = 400, description = "A bad filter, limit or cursor, or an unknown parameter", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     caller: AdminCaller,
     req: HttpRequest,
@@ -68,9 +86,7 @@ pub async fn list(
     let mut records = state.store.audit_page(&page_query).await?;
     let more = records.len() > limit;
     records.truncate(limit);
-    let next = more
-        .then(|| records.last().map(encode_cursor))
-        .flatten();
+    let next = more.then(|| records.last().map(encode_cursor)).flatten();
     let items: Vec<EventView> = records.iter().map(EventView::of).collect();
     Ok(page(&req, &query, items, next))
 }
@@ -96,8 +112,18 @@ fn decode_cursor(raw: &str) -> Option<AuditCursor> {
 
 /// One event: absent members omitted. Times at millisecond precision, as the CLI
 /// prints them.
-#[derive(Serialize)]
-struct EventView<'a> {
+/// A page of events, for the OpenAPI document (`page` renders it).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AuditPage {
+    #[schema(value_type = Vec<EventView>)]
+    items: Vec<()>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
+pub struct EventView<'a> {
     occurred_at: String,
     event: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -31,6 +31,20 @@ use crate::startup::AppState;
 
 /// `GET /admin/v1/clients?limit&cursor` → a page of clients by `client_id` (scope
 /// `admin:clients:read`).
+#[utoipa::path(
+    get,
+    path = "/admin/v1/clients",
+    tag = "clients",
+    params(
+        ("limit" = Option<u16>, Query, minimum = 1, maximum = 500, description = "Page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of clients by client_id", body = ClientPage,
+         headers(("Link" = String, description = "`<...>; rel=\"next\"` when there is a next page"))),
+        (status = 400, description = "A bad limit, a malformed cursor or an unknown parameter", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     caller: AdminCaller,
     req: HttpRequest,
@@ -50,6 +64,16 @@ pub async fn list(
 
 /// `GET /admin/v1/clients/{id}` → the client with its `ETag` (scope
 /// `admin:clients:read`); unknown `404`.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/clients/{id}",
+    tag = "clients",
+    params(("id" = String, Path, description = "The client_id")),
+    responses(
+        (status = 200, description = "The client", body = ClientView,
+         headers(("ETag" = String, description = "The client's strong entity tag (none for the configured default client)"))),
+    )
+)]
 pub async fn get(
     caller: AdminCaller,
     id: web::Path<String>,
@@ -67,6 +91,20 @@ pub async fn get(
 
 /// `POST /admin/v1/clients` → `201` + `Location` + the client, with `client_secret` in
 /// this one response when confidential (scope `admin:clients:write`). A taken id `409`.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/clients",
+    tag = "clients",
+    request_body(content = CreateClientBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The client was registered; `client_secret` is in this response only", body = ClientView,
+         headers(("Location" = String, description = "The new client's URL"),
+                 ("ETag" = String, description = "The client's strong entity tag"))),
+        (status = 400, description = "An unknown or invalid member", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The scope is missing, or the id is the configured default client's", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The client_id is taken", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     caller: AdminCaller,
     req: HttpRequest,
@@ -91,6 +129,26 @@ pub async fn create(
 /// `PATCH /admin/v1/clients/{id}` (RFC 7396 merge patch of `audiences`, `grants`,
 /// `scopes`, `default_scopes`) → `200` + the client and its new `ETag` (scope
 /// `admin:clients:write`); `If-Match` not current `412`.
+#[utoipa::path(
+    patch,
+    path = "/admin/v1/clients/{id}",
+    tag = "clients",
+    params(
+        ("id" = String, Path, description = "The client_id"),
+        ("If-Match" = Option<String>, Header, description = "Change only this version (an ETag)"),
+    ),
+    request_body(content(
+        (ClientPatchBody = "application/merge-patch+json"),
+        (ClientPatchBody = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The changed client", body = ClientView,
+         headers(("ETag" = String, description = "The client's new strong entity tag"))),
+        (status = 400, description = "An unknown or invalid member", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The scope is missing, or the client is the configured default client", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not name the current version", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn update(
     caller: AdminCaller,
     req: HttpRequest,
@@ -113,6 +171,20 @@ pub async fn update(
 
 /// `DELETE /admin/v1/clients/{id}` → `204`, its sessions revoked (scope
 /// `admin:clients:write`); `If-Match` honoured.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/clients/{id}",
+    tag = "clients",
+    params(
+        ("id" = String, Path, description = "The client_id"),
+        ("If-Match" = Option<String>, Header, description = "Remove only this version (an ETag)"),
+    ),
+    responses(
+        (status = 204, description = "The client is removed and its sessions revoked"),
+        (status = 403, description = "The scope is missing, or the client is the configured default client", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not name the current version", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn remove(
     caller: AdminCaller,
     req: HttpRequest,
@@ -134,6 +206,17 @@ pub async fn remove(
 /// `POST /admin/v1/clients/{id}/secret` → `200 {"client_secret"}`: a new secret; the
 /// previous one works for `clients.previous_secret_ttl` more (scope
 /// `admin:clients:write`). A public client `400`.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/clients/{id}/secret",
+    tag = "clients",
+    params(("id" = String, Path, description = "The client_id")),
+    responses(
+        (status = 200, description = "The new secret (shown once); the previous one works for clients.previous_secret_ttl", body = SecretView),
+        (status = 400, description = "A public client has no secret", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The scope is missing, or the client is the configured default client", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn rotate_secret(
     caller: AdminCaller,
     id: web::Path<String>,
@@ -154,6 +237,17 @@ pub async fn rotate_secret(
 
 /// `DELETE /admin/v1/clients/{id}/secret/previous` → `204`: the previous secret stops
 /// working now (scope `admin:clients:write`); none that still works `404`.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/clients/{id}/secret/previous",
+    tag = "clients",
+    params(("id" = String, Path, description = "The client_id")),
+    responses(
+        (status = 204, description = "The previous secret no longer works"),
+        (status = 403, description = "The scope is missing, or the client is the configured default client", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or it has no previous secret that still works", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn remove_previous_secret(
     caller: AdminCaller,
     id: web::Path<String>,
@@ -192,17 +286,25 @@ fn location(id: &ClientId) -> String {
 /// The client representation of admin-api.md §2: never a secret or its digest.
 /// `redirect_uris`, `post_logout_redirect_uris`, `first_party` and `token_policy` are
 /// always present; later issues give them content.
-#[derive(Serialize)]
-struct ClientView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Client)]
+pub struct ClientView<'a> {
     client_id: &'a str,
+    /// `confidential` or `public`.
     kind: &'static str,
     audiences: &'a [String],
     grants: Vec<&'static str>,
     scopes: Vec<&'a str>,
     default_scopes: Vec<&'a str>,
+    /// Always empty (a later issue).
+    #[schema(value_type = Vec<String>)]
     redirect_uris: [&'a str; 0],
+    /// Always empty (a later issue).
+    #[schema(value_type = Vec<String>)]
     post_logout_redirect_uris: [&'a str; 0],
     first_party: bool,
+    /// Always `{}` (a later issue).
+    #[schema(value_type = Object)]
     token_policy: Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<String>,
@@ -233,9 +335,54 @@ impl<'a> ClientView<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct SecretView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ClientSecret)]
+pub struct SecretView<'a> {
     client_secret: &'a str,
+}
+
+/// A page of clients, for the OpenAPI document (`page` renders it).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ClientPage {
+    #[schema(value_type = Vec<ClientView>)]
+    items: Vec<()>,
+    next_cursor: Option<String>,
+}
+
+/// The body of `POST /admin/v1/clients`, for the OpenAPI document (the handler parses
+/// the object itself to refuse unknown members and report every bad one).
+#[derive(utoipa::ToSchema)]
+#[schema(as = CreateClient)]
+#[allow(dead_code)]
+pub struct CreateClientBody {
+    client_id: String,
+    /// `confidential` (with `"secret": "generate"`) or `public` (the default).
+    kind: Option<String>,
+    /// `generate`: authd generates the secret of a confidential client.
+    secret: Option<String>,
+    /// Default: the client_id.
+    audiences: Option<Vec<String>>,
+    /// `password`, `refresh_token`, `client_credentials`; default by kind.
+    grants: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+    /// Default: every scope.
+    default_scopes: Option<Vec<String>>,
+    /// Only `{}` for now.
+    #[schema(value_type = Option<Object>)]
+    token_policy: Option<()>,
+}
+
+/// A merge patch of a client (RFC 7396), for the OpenAPI document: each member given
+/// replaces the whole list.
+#[derive(utoipa::ToSchema)]
+#[schema(as = ClientPatch)]
+#[allow(dead_code)]
+pub struct ClientPatchBody {
+    audiences: Option<Vec<String>>,
+    grants: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+    default_scopes: Option<Vec<String>>,
 }
 
 fn represent(

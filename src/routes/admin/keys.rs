@@ -17,6 +17,12 @@ use crate::startup::AppState;
 
 /// `GET /admin/v1/keys` → `{"items": [...]}`, the ring oldest first (scope
 /// `admin:keys:read`). The ring is a handful of keys: no pagination.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/keys",
+    tag = "keys",
+    responses((status = 200, description = "The signing keys, oldest first", body = Keys))
+)]
 pub async fn list(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -31,6 +37,17 @@ pub async fn list(
 /// `admin:keys:write`): published at once, signing after `keys.prepublish`, or at once
 /// with `"now": true`. A next key already waiting `409`. This instance reloads its ring
 /// at once; the others within `keys.refresh_interval`.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/keys/rotate",
+    tag = "keys",
+    request_body(content = RotateBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new key", body = KeyView),
+        (status = 400, description = "An unknown or invalid member", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "A next key is already waiting", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn rotate(
     caller: AdminCaller,
     req: HttpRequest,
@@ -72,6 +89,17 @@ pub async fn rotate(
 
 /// `DELETE /admin/v1/keys/{kid}` → `204` (scope `admin:keys:write`): a next or retired
 /// key is unpublished at once; the active key `409`; unknown `404`.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/keys/{kid}",
+    tag = "keys",
+    params(("kid" = String, Path, description = "The key id")),
+    responses(
+        (status = 204, description = "The key is unpublished; tokens it signed no longer verify"),
+        (status = 404, description = "No next or retired key with this kid", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The key is the active key", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn remove(
     caller: AdminCaller,
     kid: web::Path<String>,
@@ -94,14 +122,27 @@ async fn refresh_ring(state: &AppState, now: DateTime<Utc>) {
     }
 }
 
-#[derive(Serialize)]
-struct Keys<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = KeyList)]
+pub struct Keys<'a> {
     items: Vec<KeyView<'a>>,
 }
 
+/// The body of `POST /admin/v1/keys/rotate`, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(as = RotateKey)]
+#[allow(dead_code)]
+pub struct RotateBody {
+    /// `ES256` or `RS256`; default `keys.algorithm`.
+    alg: Option<String>,
+    /// Sign with the new key at once (emergency), without pre-publication.
+    now: Option<bool>,
+}
+
 /// A row of `authd keys list`: absent times are omitted.
-#[derive(Serialize)]
-struct KeyView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Key)]
+pub struct KeyView<'a> {
     kid: &'a str,
     alg: &'static str,
     state: &'static str,
