@@ -178,6 +178,8 @@ impl AuditEvent {
 /// name when the user still exists.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRecord {
+    /// The row's id: with `occurred_at`, the position of a keyset cursor.
+    pub id: i64,
     pub occurred_at: DateTime<Utc>,
     pub event: String,
     pub user_id: Option<String>,
@@ -196,6 +198,33 @@ pub struct AuditQuery {
     pub user_id: Option<Uuid>,
     pub event: Option<EventKind>,
     pub limit: i64,
+}
+
+/// One page of the trail for the admin API (`GET /admin/v1/audit`): `query`, events of
+/// one client, and only those strictly before a cursor in the newest-first order.
+#[derive(Debug, Clone)]
+pub struct AuditPageQuery {
+    pub query: AuditQuery,
+    pub client_id: Option<String>,
+    pub before: Option<AuditCursor>,
+}
+
+impl From<AuditQuery> for AuditPageQuery {
+    fn from(query: AuditQuery) -> Self {
+        Self {
+            query,
+            client_id: None,
+            before: None,
+        }
+    }
+}
+
+/// A position in the trail's newest-first order: (occurred_at, id) of the last event
+/// seen. Events recorded while a caller pages never make it skip or repeat one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditCursor {
+    pub occurred_at: DateTime<Utc>,
+    pub id: i64,
 }
 
 /// Where a service reports what it did: counters, and the audit trail.

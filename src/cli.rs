@@ -20,7 +20,8 @@ use crate::domain::{
     Audience, ClientId, ClientSecret, Email, GrantType, Password, PersonName, Role, Scopes,
     Username,
 };
-use crate::keys::{create_key, remove_key_file, Algorithm, Kid};
+use crate::keys::operations::{KeyListing, KeyOpError, KeyOperations};
+use crate::keys::{Algorithm, Kid};
 use crate::startup::{key_policy, open_store, Application};
 use crate::store::{KeyState, Profile, Store};
 use crate::telemetry;
@@ -379,24 +380,30 @@ async fn record(store: &dyn Store, event: AuditEvent) {
 async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
     let now = Utc::now();
     let store = open_store(settings).await?;
-    let dir = &settings.keys.dir;
+    let audit = Arc::new(WarnOnFailure(Arc::clone(&store)));
+    let ops = KeyOperations::new(
+        store,
+        settings.keys.dir.clone(),
+        settings.keys.algorithm,
+        key_policy(settings)?,
+        audit,
+    );
+    let actor = Actor::Cli;
     match command {
         KeysCommand::List => {
-            let policy = key_policy(settings)?;
             let time = |t: Option<DateTime<Utc>>| {
                 t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
                     .unwrap_or_else(|| "-".to_owned())
             };
-            for key in store.signing_keys().await? {
+            for KeyListing {
+                record: key,
+                signs_from,
+                removed_after,
+            } in ops.list().await?
+            {
                 let due = match key.state {
-                    KeyState::Next => format!(
-                        "\tsigns_from={}",
-                        time(Some(key.created_at + policy.prepublish))
-                    ),
-                    KeyState::Retired => format!(
-                        "\tremoved_after={}",
-                        time(key.retired_at.map(|t| t + policy.retired_grace))
-                    ),
+                    KeyState::Next => format!("\tsigns_from={}", time(signs_from)),
+                    KeyState::Retired => format!("\tremoved_after={}", time(removed_after)),
                     KeyState::Active => String::new(),
                 };
                 println!(
@@ -411,46 +418,37 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Rotate { alg, now: at_once } => {
-            let alg = alg.unwrap_or(settings.keys.algorithm);
-            prepare_key_dir(dir)?;
-            let Some(record) = create_key(store.as_ref(), dir, alg, KeyState::Next, now).await?
-            else {
-                bail!("a next key is already waiting (see authd keys list); remove it with authd keys remove KID to replace it");
-            };
-            record_key(store.as_ref(), EventKind::KeyCreated, &record.kid, now).await;
-            if at_once {
-                if !store.promote_key(&record.kid, now).await? {
-                    bail!(
-                        "key {} could not be activated; see authd keys list",
-                        record.kid
-                    );
+            prepare_key_dir(&settings.keys.dir)?;
+            let key = match ops.rotate(&actor, alg, at_once, now).await {
+                Ok(key) => key,
+                Err(KeyOpError::NextWaiting) => bail!("a next key is already waiting (see authd keys list); remove it with authd keys remove KID to replace it"),
+                Err(KeyOpError::NotActivated(kid)) => {
+                    bail!("key {kid} could not be activated; see authd keys list")
                 }
-                record_key(store.as_ref(), EventKind::KeyRotated, &record.kid, now).await;
-                println!("created key {} ({alg}); it signs now", record.kid);
-            } else {
-                let from = now + key_policy(settings)?.prepublish;
-                println!(
-                    "created key {} ({alg}); published now, it signs from {}",
-                    record.kid,
+                Err(e) => return Err(e.into()),
+            };
+            let (kid, alg) = (&key.record.kid, key.record.alg);
+            match key.signs_from {
+                None => println!("created key {kid} ({alg}); it signs now"),
+                Some(from) => println!(
+                    "created key {kid} ({alg}); published now, it signs from {}",
                     from.to_rfc3339_opts(SecondsFormat::Secs, true)
-                );
+                ),
             }
         }
         KeysCommand::Remove { kid } => {
             let kid = Kid::parse(&kid).map_err(anyhow::Error::msg)?;
-            if !store.remove_key(&kid, None).await? {
-                bail!("no next or retired key {kid} (the active key cannot be removed: rotate --now first)");
+            match ops.remove(&actor, &kid, now).await {
+                Ok(()) => {}
+                Err(KeyOpError::NoSuchKey(_) | KeyOpError::Active(_)) => {
+                    bail!("no next or retired key {kid} (the active key cannot be removed: rotate --now first)")
+                }
+                Err(e) => return Err(e.into()),
             }
-            remove_key_file(dir, &kid);
-            record_key(store.as_ref(), EventKind::KeyRemoved, &kid, now).await;
             println!("removed key {kid}; tokens it signed no longer verify");
         }
     }
     Ok(())
-}
-
-async fn record_key(store: &dyn Store, kind: EventKind, kid: &Kid, now: DateTime<Utc>) {
-    record(store, AuditEvent::new(kind, now).detail(kid.as_str())).await;
 }
 
 /// The key directory must exist and be private before a key is written to it.
@@ -682,7 +680,7 @@ async fn client(command: ClientCommand, settings: &Settings) -> anyhow::Result<(
             }
             let revoked = accounts(settings)
                 .await?
-                .remove_client(&actor, &id, now)
+                .remove_client(&actor, &id, None, now)
                 .await?;
             println!("removed client {id}; {revoked} session(s) revoked");
         }

@@ -11,7 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
 
 use crate::config::DefaultClientSettings;
 use crate::domain::{ClientId, ClientSecret, GrantType, Scopes, SecretDigest};
@@ -36,6 +37,18 @@ pub struct Client {
     pub default_scopes: Scopes,
     /// `None` for the configured default client, which is not stored.
     pub created_at: Option<DateTime<Utc>>,
+    /// When it last changed (as stored); `None` for the default client.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The secret a rotation replaced, while it still works.
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// A confidential client's replaced secret and when it stops working
+/// (`clients.previous_secret_ttl` after the rotation).
+#[derive(Debug, Clone)]
+pub struct PreviousSecret {
+    pub digest: SecretDigest,
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Client {
@@ -50,7 +63,31 @@ impl Client {
             scopes: settings.scopes.clone(),
             default_scopes: settings.scopes.clone(),
             created_at: None,
+            updated_at: None,
+            previous_secret: None,
         }
+    }
+
+    /// The replaced secret's digest while it works at `now`.
+    pub fn live_previous_secret(&self, now: DateTime<Utc>) -> Option<&SecretDigest> {
+        self.previous_secret
+            .as_ref()
+            .filter(|p| now < p.expires_at)
+            .map(|p| &p.digest)
+    }
+
+    /// A strong entity tag (RFC 9110 §8.8.3) of the stored client that changes on every
+    /// change: every write sets `updated_at`, so a digest of the id and `updated_at` at
+    /// full precision. `None` for the configured default client, which never changes.
+    pub fn etag(&self) -> Option<String> {
+        let updated_at = self.updated_at?;
+        let digest = Sha256::new()
+            .chain_update(self.id.as_str().as_bytes())
+            .chain_update([0])
+            .chain_update(updated_at.to_rfc3339_opts(SecondsFormat::Nanos, true))
+            .finalize();
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Some(format!("\"{hex}\""))
     }
 
     pub fn is_confidential(&self) -> bool {
@@ -144,9 +181,14 @@ impl Clients {
         &self.default
     }
 
-    /// The client a request identifies, if its credentials are right. Confidential
-    /// clients must present their secret; public clients must not present one.
-    pub async fn authenticate(&self, presented: Presented) -> Result<Arc<Client>, ClientError> {
+    /// The client a request identifies at `now`, if its credentials are right.
+    /// Confidential clients must present their secret, or the secret a rotation replaced
+    /// while it still works; public clients must not present one.
+    pub async fn authenticate(
+        &self,
+        presented: Presented,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Client>, ClientError> {
         match presented {
             Presented::Nothing => Ok(Arc::clone(&self.default)),
             Presented::Id(id) => match self.find(id.as_str()).await? {
@@ -159,10 +201,16 @@ impl Clients {
                     .as_ref()
                     .and_then(|c| c.secret.as_ref())
                     .unwrap_or(&self.dummy);
+                let previous = client
+                    .as_ref()
+                    .and_then(|c| c.live_previous_secret(now))
+                    .unwrap_or(&self.dummy);
+                // Both digests are always compared, and combined without short-circuit,
+                // so the time taken does not tell which one matched, or whether there
+                // is a previous secret at all.
+                let matched = digest.matches(&secret) | previous.matches(&secret);
                 match client {
-                    Some(client) if digest.matches(&secret) && client.is_confidential() => {
-                        Ok(client)
-                    }
+                    Some(client) if matched && client.is_confidential() => Ok(client),
                     _ => Err(ClientError::AuthenticationFailed),
                 }
             }
@@ -214,6 +262,15 @@ impl Clients {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Reloads every client now: this instance made a change (the admin API) and
+    /// follows it at once; the others see it within `SYNC_EVERY`. A failure is logged:
+    /// the sync loop retries.
+    pub async fn reload_now(&self) {
+        if let Err(e) = self.reload(true).await {
+            tracing::warn!(error = %e, "client registry reload failed; the sync loop retries");
+        }
+    }
+
     /// Reloads the registry when clients were added or removed since the last load, or
     /// when `always`.
     async fn reload(&self, always: bool) -> Result<(), StoreError> {
@@ -262,6 +319,8 @@ mod tests {
             scopes: Scopes::parse(scopes).unwrap(),
             default_scopes: Scopes::parse(defaults).unwrap(),
             created_at: None,
+            updated_at: None,
+            previous_secret: None,
         }
     }
 

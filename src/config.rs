@@ -36,6 +36,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub tokens: TokenSettings,
     pub default_client: DefaultClientSettings,
+    pub clients: ClientSettings,
     pub password: PasswordSettings,
     pub login: LoginSettings,
     pub audit: AuditSettings,
@@ -178,6 +179,13 @@ pub struct DefaultClientSettings {
     pub scopes: Scopes,
 }
 
+/// Registered clients (admin-api.md §2).
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// How long a secret replaced by a rotation keeps working; zero ends it at once.
+    pub previous_secret_ttl: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct PasswordSettings {
     pub memory_kib: u32,
@@ -293,6 +301,7 @@ struct Raw {
     keys: RawKeys,
     tokens: RawTokens,
     default_client: RawDefaultClient,
+    clients: RawClients,
     password: RawPassword,
     login: RawLogin,
     audit: RawAudit,
@@ -349,6 +358,12 @@ struct RawDefaultClient {
     id: String,
     audience: Vec<String>,
     scopes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClients {
+    previous_secret_ttl: String,
 }
 
 #[derive(Deserialize)]
@@ -443,6 +458,12 @@ impl Raw {
             keys: self.keys.check()?,
             tokens: self.tokens.check()?,
             default_client: self.default_client.check()?,
+            clients: ClientSettings {
+                previous_secret_ttl: duration(
+                    "clients.previous_secret_ttl",
+                    &self.clients.previous_secret_ttl,
+                )?,
+            },
             password: self.password.check()?,
             login: LoginSettings {
                 max_failures: match self.login.max_failures {

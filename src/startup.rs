@@ -18,6 +18,7 @@ use crate::auth::{Authenticator, HashPool, Throttle};
 use crate::clients::Clients;
 use crate::config::Settings;
 use crate::keys::lifecycle::Policy;
+use crate::keys::operations::KeyOperations;
 use crate::keys::{KeyManager, SharedKeyRing};
 use crate::metrics::Metrics;
 use crate::revocation::Revocations;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Self-registration's switch, default roles and per-address quota.
     pub registration: Registration,
+    /// The operator's key operations behind `/admin/v1/keys`.
+    pub key_ops: KeyOperations,
     pub issuer_url: String,
     /// The JWKS `Cache-Control` (`public, max-age=N`), N never longer than
     /// `keys.prepublish` (spec §3); built once.
@@ -204,9 +207,17 @@ impl Application {
             &settings,
         )?
         .with_revocations(Arc::clone(&revocations));
+        let key_ops = KeyOperations::new(
+            Arc::clone(&store),
+            settings.keys.dir.clone(),
+            settings.keys.algorithm,
+            key_policy(&settings)?,
+            Arc::new(audit.clone()),
+        );
         let state = web::Data::new(AppState {
             accounts,
             registration,
+            key_ops,
             authenticator: Authenticator::new(
                 Arc::clone(&store),
                 hasher,

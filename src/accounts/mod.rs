@@ -55,7 +55,9 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn on_user_event(&self, event: AuditEvent) -> AuditEvent {
+    /// Names the caller on an event whose `client_id` column is free: a user or key
+    /// event.
+    pub fn on_user_event(&self, event: AuditEvent) -> AuditEvent {
         match self {
             Self::Cli => event,
             Self::Client(id) => event.client(id.as_str()),
@@ -163,6 +165,15 @@ pub enum AccountError {
     DefaultScopesNotAllowed,
     #[error("client_credentials needs a confidential client")]
     PublicClientCredentials,
+    /// A public client has no secret to rotate.
+    #[error("{0} is a public client: it has no secret")]
+    PublicClient(ClientId),
+    /// The client has no previous secret that still works.
+    #[error("client {0} has no previous secret")]
+    NoPreviousSecret(ClientId),
+    /// The caller's version (`If-Match`) is not the current one: nothing was changed.
+    #[error("the client changed since the version the caller names")]
+    PreconditionFailed,
     /// An import file longer than `import::MAX_LINES` is refused whole.
     #[error("the import has more than {max} lines: split it", max = import::MAX_LINES)]
     TooManyLines,
@@ -225,9 +236,93 @@ impl ClientDraft {
             scopes,
             default_scopes,
             created_at: None,
+            updated_at: None,
+            previous_secret: None,
         }))
     }
 }
+
+/// The members of a client a change replaces (admin-api.md §2, `PATCH /clients/{id}`);
+/// `None` leaves one as it is. The same defaults as at registration apply: no audiences
+/// means the client id, no grants the defaults of its kind.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub audiences: Option<Vec<Audience>>,
+    pub grants: Option<BTreeSet<GrantType>>,
+    pub scopes: Option<Scopes>,
+    pub default_scopes: Option<Scopes>,
+}
+
+impl ClientChanges {
+    /// The names of the members it changes, for the audit trail.
+    fn members(&self) -> String {
+        [
+            ("audiences", self.audiences.is_some()),
+            ("grants", self.grants.is_some()),
+            ("scopes", self.scopes.is_some()),
+            ("default_scopes", self.default_scopes.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(",")
+    }
+
+    /// `client` with these changes, checked as a registration is.
+    fn apply(&self, client: &Client) -> Result<Client, AccountError> {
+        let mut next = client.clone();
+        if let Some(audiences) = &self.audiences {
+            next.audience = if audiences.is_empty() {
+                vec![client.id.as_str().to_owned()]
+            } else {
+                audiences.iter().map(|a| a.as_str().to_owned()).collect()
+            };
+        }
+        if let Some(grants) = &self.grants {
+            next.grants = if grants.is_empty() {
+                default_grants(client.is_confidential())
+            } else {
+                grants.clone()
+            };
+        }
+        if let Some(scopes) = &self.scopes {
+            next.scopes = scopes.clone();
+        }
+        if let Some(default_scopes) = &self.default_scopes {
+            next.default_scopes = default_scopes.clone();
+        }
+        if !next.default_scopes.is_subset(&next.scopes) {
+            return Err(AccountError::DefaultScopesNotAllowed);
+        }
+        if !next.is_confidential() && next.may_use(GrantType::ClientCredentials) {
+            return Err(AccountError::PublicClientCredentials);
+        }
+        Ok(next)
+    }
+}
+
+/// The grants of a client registered without any.
+fn default_grants(confidential: bool) -> BTreeSet<GrantType> {
+    if confidential {
+        BTreeSet::from([GrantType::ClientCredentials])
+    } else {
+        BTreeSet::from([GrantType::Password, GrantType::RefreshToken])
+    }
+}
+
+/// Whether the client's current version is one the caller names (`If-Match` entity
+/// tags; `None`: no condition). The configured default client never matches a tag.
+fn precondition_holds(client: &Client, expected: Option<&[String]>) -> bool {
+    match expected {
+        None => true,
+        Some(tags) => client.etag().is_some_and(|etag| tags.contains(&etag)),
+    }
+}
+
+/// How often a change without `If-Match` is recomputed when a concurrent change won
+/// the race between its read and its conditional write.
+const CHANGE_ATTEMPTS: usize = 3;
 
 /// The service. Cheap to build: a store handle and settings.
 pub struct Accounts {
@@ -243,6 +338,8 @@ pub struct Accounts {
     /// The server's revocation cache, told at once of ended sessions so their access
     /// tokens die at once (the CLI has none: servers poll the database within a second).
     revocations: Option<Arc<Revocations>>,
+    /// How long a rotated-out client secret keeps working.
+    previous_secret_ttl: chrono::Duration,
 }
 
 impl Accounts {
@@ -260,6 +357,7 @@ impl Accounts {
             idle_ttl: chrono::Duration::from_std(settings.tokens.refresh_idle_ttl)?,
             default_client: Client::default_client(&settings.default_client),
             revocations: None,
+            previous_secret_ttl: chrono::Duration::from_std(settings.clients.previous_secret_ttl)?,
         })
     }
 
@@ -423,6 +521,7 @@ impl Accounts {
     /// Registers a client from a checked draft with its secret (confidential) or none
     /// (public). Without grants it gets `client_credentials` when confidential, `password`
     /// and `refresh_token` when public; a public client cannot use `client_credentials`.
+    /// Returns the client as stored.
     pub async fn create_client(
         &self,
         actor: &Actor,
@@ -434,37 +533,145 @@ impl Accounts {
         refuse_default_client(&client.id, &self.default_client.id)?;
         client.secret = secret.map(ClientSecret::digest);
         if client.grants.is_empty() {
-            client.grants = if client.is_confidential() {
-                BTreeSet::from([GrantType::ClientCredentials])
-            } else {
-                BTreeSet::from([GrantType::Password, GrantType::RefreshToken])
-            };
+            client.grants = default_grants(client.is_confidential());
         }
         if !client.is_confidential() && client.may_use(GrantType::ClientCredentials) {
             return Err(AccountError::PublicClientCredentials);
         }
-        match self.store.create_client(&client, now).await {
-            Ok(()) => {}
+        let stored = match self.store.create_client(&client, now).await {
+            Ok(stored) => stored,
             Err(StoreError::Conflict) => return Err(AccountError::ClientTaken(client.id)),
             Err(e) => return Err(e.into()),
-        }
+        };
         let event = AuditEvent::new(EventKind::ClientAdded, now)
             .client(client.id.as_str())
             .detail(client.kind());
         self.audit.record(actor.on_client_event(event)).await;
-        Ok(client)
+        Ok(stored)
     }
 
-    /// Removes a client and revokes its sessions; returns how many.
-    pub async fn remove_client(
+    /// Changes a registered client's audiences, grants or scopes, if its current
+    /// version is one of `expected` (when given); checked as a registration is. Returns
+    /// the client as stored. Running instances see the change within a second
+    /// (`clients_version`).
+    pub async fn update_client(
+        &self,
+        actor: &Actor,
+        id: &ClientId,
+        changes: &ClientChanges,
+        expected: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<Client, AccountError> {
+        refuse_default_client(id, &self.default_client.id)?;
+        for _ in 0..CHANGE_ATTEMPTS {
+            let current = self.stored_client(id).await?;
+            if !precondition_holds(&current, expected) {
+                return Err(AccountError::PreconditionFailed);
+            }
+            let next = changes.apply(&current)?;
+            let Some(seen) = current.updated_at else {
+                return Err(AccountError::NoSuchClient(id.clone()));
+            };
+            // Written only over the version read above: a concurrent change makes
+            // this match nothing instead of being overwritten.
+            if let Some(stored) = self.store.update_client(&next, seen, now).await? {
+                let event = AuditEvent::new(EventKind::ClientUpdated, now)
+                    .client(id.as_str())
+                    .detail(changes.members());
+                self.audit.record(actor.on_client_event(event)).await;
+                return Ok(stored);
+            }
+            if expected.is_some() {
+                // Changed (or removed) since the caller's version.
+                self.stored_client(id).await?;
+                return Err(AccountError::PreconditionFailed);
+            }
+        }
+        Err(AccountError::PreconditionFailed)
+    }
+
+    /// Gives a confidential client a new generated secret; the one it replaces keeps
+    /// working for `clients.previous_secret_ttl` (replacing any older previous secret).
+    /// The new secret is returned once and only its digest is stored.
+    pub async fn rotate_client_secret(
         &self,
         actor: &Actor,
         id: &ClientId,
         now: DateTime<Utc>,
+    ) -> Result<ClientSecret, AccountError> {
+        refuse_default_client(id, &self.default_client.id)?;
+        let secret = ClientSecret::generate();
+        let rotated = self
+            .store
+            .rotate_client_secret(
+                id.as_str(),
+                &secret.digest(),
+                now + self.previous_secret_ttl,
+                now,
+            )
+            .await?;
+        if rotated.is_none() {
+            // No such client, or a public one.
+            self.stored_client(id).await?;
+            return Err(AccountError::PublicClient(id.clone()));
+        }
+        let event = AuditEvent::new(EventKind::ClientSecretRotated, now).client(id.as_str());
+        self.audit.record(actor.on_client_event(event)).await;
+        Ok(secret)
+    }
+
+    /// Ends a client's previous secret before its time.
+    pub async fn remove_previous_client_secret(
+        &self,
+        actor: &Actor,
+        id: &ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        refuse_default_client(id, &self.default_client.id)?;
+        if !self
+            .store
+            .remove_previous_client_secret(id.as_str(), now)
+            .await?
+        {
+            self.stored_client(id).await?;
+            return Err(AccountError::NoPreviousSecret(id.clone()));
+        }
+        let event =
+            AuditEvent::new(EventKind::ClientPreviousSecretRemoved, now).client(id.as_str());
+        self.audit.record(actor.on_client_event(event)).await;
+        Ok(())
+    }
+
+    /// Removes a client and revokes its sessions, if its current version is one of
+    /// `expected` (when given); returns how many sessions were revoked.
+    pub async fn remove_client(
+        &self,
+        actor: &Actor,
+        id: &ClientId,
+        expected: Option<&[String]>,
+        now: DateTime<Utc>,
     ) -> Result<usize, AccountError> {
         refuse_default_client(id, &self.default_client.id)?;
+        let seen = match expected {
+            None => None,
+            Some(_) => {
+                let current = self.stored_client(id).await?;
+                if !precondition_holds(&current, expected) {
+                    return Err(AccountError::PreconditionFailed);
+                }
+                current.updated_at
+            }
+        };
         let revoking = self.revoking(RevokeReason::ClientRemoved, now);
-        let Some(revoked) = self.store.remove_client(id.as_str(), revoking).await? else {
+        let Some(revoked) = self
+            .store
+            .remove_client(id.as_str(), seen, revoking)
+            .await?
+        else {
+            if seen.is_some() {
+                self.stored_client(id).await?;
+                return Err(AccountError::PreconditionFailed);
+            }
             return Err(AccountError::NoSuchClient(id.clone()));
         };
         let event = AuditEvent::new(EventKind::ClientRemoved, now)
@@ -479,6 +686,56 @@ impl Accounts {
         let mut clients = vec![self.default_client.clone()];
         clients.extend(self.store.list_clients().await?);
         Ok(clients)
+    }
+
+    /// The configured default client's id (`default_client.id`).
+    pub fn default_client_id(&self) -> &ClientId {
+        &self.default_client.id
+    }
+
+    /// One client by id: the configured default client or a registered one.
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, AccountError> {
+        if *id == self.default_client.id {
+            return Ok(Some(self.default_client.clone()));
+        }
+        Ok(self.store.client_by_id(id.as_str()).await?)
+    }
+
+    /// One page of the clients by id (byte order), after `after`: at most `limit`, and
+    /// whether more follow. The configured default client is listed in its place, as
+    /// `authd client list` lists it: it exists for every caller of the token endpoint
+    /// (read-only: changing or removing it is refused). At most `limit + 1` rows are read.
+    pub async fn clients_page(
+        &self,
+        after: Option<&ClientId>,
+        limit: usize,
+    ) -> Result<(Vec<Client>, bool), AccountError> {
+        let default = &self.default_client;
+        let after_str = after.map(ClientId::as_str);
+        let mut page: Vec<Client> = self
+            .store
+            .clients_page(after_str, i64::try_from(limit + 1).unwrap_or(i64::MAX))
+            .await?
+            .into_iter()
+            // A stored row under the default id (registered before the configuration
+            // named it) is shadowed by the default client, as at the token endpoint.
+            .filter(|c| c.id != default.id)
+            .collect();
+        if after_str.is_none_or(|after| default.id.as_str() > after) {
+            let at = page.partition_point(|c| c.id.as_str() < default.id.as_str());
+            page.insert(at, default.clone());
+        }
+        let more = page.len() > limit;
+        page.truncate(limit);
+        Ok((page, more))
+    }
+
+    /// A registered client, or `NoSuchClient`.
+    async fn stored_client(&self, id: &ClientId) -> Result<Client, AccountError> {
+        self.store
+            .client_by_id(id.as_str())
+            .await?
+            .ok_or_else(|| AccountError::NoSuchClient(id.clone()))
     }
 
     /// Records an event about a user changed by name, with the sessions it revoked.

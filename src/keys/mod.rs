@@ -4,6 +4,7 @@
 pub mod lifecycle;
 mod manager;
 mod material;
+pub mod operations;
 mod ring;
 
 use std::fmt;

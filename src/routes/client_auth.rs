@@ -22,7 +22,10 @@ pub async fn authenticate(
     state: &AppState,
 ) -> Result<Arc<Client>, OAuthError> {
     let presented = presented(req, params)?;
-    Ok(state.clients.authenticate(presented).await?)
+    Ok(state
+        .clients
+        .authenticate(presented, chrono::Utc::now())
+        .await?)
 }
 
 /// How the request identifies its client: HTTP Basic, or `client_id` (with

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::body::{BodyError, MAX_BODY_BYTES};
 use crate::accounts::AccountError;
 use crate::auth::PoolError;
+use crate::keys::operations::KeyOpError;
 use crate::sessions::AccessError;
 use crate::store::StoreError;
 
@@ -33,6 +34,8 @@ pub enum Kind {
     ClientIdTaken,
     /// `DELETE /keys/{kid}` on the active key.
     KeyActive,
+    /// `POST /keys/rotate` while a next key is already waiting.
+    NextKeyWaiting,
     /// `If-Match` did not match the current `ETag`.
     PreconditionFailed,
     /// An `Idempotency-Key` reused with a different body.
@@ -96,6 +99,11 @@ impl Kind {
                 "Key is active",
                 StatusCode::CONFLICT,
             ),
+            Self::NextKeyWaiting => (
+                "urn:authd:problem:next-key-waiting",
+                "A next key is already waiting",
+                StatusCode::CONFLICT,
+            ),
             Self::PreconditionFailed => (
                 "urn:authd:problem:precondition-failed",
                 "Precondition failed",
@@ -148,7 +156,7 @@ impl Kind {
         self.parts().0
     }
 
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::InvalidRequest,
         Kind::Unauthorized,
         Kind::Forbidden,
@@ -158,6 +166,7 @@ impl Kind {
         Kind::UsernameTaken,
         Kind::ClientIdTaken,
         Kind::KeyActive,
+        Kind::NextKeyWaiting,
         Kind::PreconditionFailed,
         Kind::IdempotencyKeyReused,
         Kind::IdempotencyKeyInProgress,
@@ -412,10 +421,56 @@ impl From<AccountError> for Problem {
                 tracing::warn!(error = %cause, "throttle state unavailable");
                 Self::unavailable(2)
             }
+            | AccountError::NoSuchClient(_)
+            | AccountError::NoPreviousSecret(_) => Self::not_found(),
+            AccountError::ClientTaken(_) => {
+                Self::new(Kind::ClientIdTaken, "the client id is already taken")
+            }
+            AccountError::DefaultClient(_) => Self::new(
+                Kind::Forbidden,
+                "the configured default client (default_client.id) is read-only here",
+            ),
+            AccountError::DefaultScopesNotAllowed => Self::invalid_fields(vec![FieldError::new(
+                "default_scopes",
+                "every default scope must also be one of scopes",
+            )]),
+            AccountError::PublicClientCredentials => Self::invalid_fields(vec![FieldError::new(
+                "grants",
+                "client_credentials needs a confidential client",
+            )]),
+            AccountError::PublicClient(_) => Self::new(
+                Kind::InvalidRequest,
+                "a public client has no secret to rotate",
+            ),
+            AccountError::PreconditionFailed => Self::new(
+                Kind::PreconditionFailed,
+                "If-Match does not name the current version",
+            ),
             AccountError::Hash(e) => e.into(),
             AccountError::Store(e) => e.into(),
             other => {
                 tracing::error!(error = %other, "account operation failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<KeyOpError> for Problem {
+    fn from(e: KeyOpError) -> Self {
+        match e {
+            KeyOpError::NextWaiting => Self::new(
+                Kind::NextKeyWaiting,
+                "a next key is already waiting: remove it to replace it",
+            ),
+            KeyOpError::Active(_) => Self::new(
+                Kind::KeyActive,
+                "the active key cannot be removed: rotate with now first",
+            ),
+            KeyOpError::NoSuchKey(_) => Self::not_found(),
+            KeyOpError::Store(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "key operation failed");
                 Self::internal()
             }
         }

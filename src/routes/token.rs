@@ -79,7 +79,10 @@ async fn client_for(
             "client authentication is required for client_credentials",
         ));
     }
-    let client = state.clients.authenticate(presented).await?;
+    let client = state
+        .clients
+        .authenticate(presented, chrono::Utc::now())
+        .await?;
     if !client.may_use(grant) {
         return Err(OAuthError::unauthorized_client(format!(
             "the client may not use the {grant} grant"

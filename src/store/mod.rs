@@ -40,8 +40,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
-use crate::clients::Client;
+use crate::audit::{AuditEvent, AuditPageQuery, AuditQuery, AuditRecord};
+use crate::clients::{Client, PreviousSecret};
 use crate::config::{DatabaseKind, DatabaseSettings};
 use crate::domain::{
     ClientId, Email, GrantType, ImportedHash, PersonName, Role, Scopes, SecretDigest, Username,
@@ -362,7 +362,7 @@ impl TryFrom<RevocationRow> for Revocation {
     }
 }
 
-/// What changes when a client is added or removed: polled by every instance.
+/// What changes when a client is added, changed or removed: polled by every instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClientsVersion {
     pub count: i64,
@@ -379,13 +379,19 @@ struct ClientParts {
     scopes: Vec<String>,
     default_scopes: Vec<String>,
     created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    previous_secret_sha256: Option<Vec<u8>>,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 impl ClientParts {
-    /// The row of a client being registered at `now`.
+    /// The row of a client being registered (or changed) at `now`.
     fn new(client: &Client, now: DateTime<Utc>) -> Self {
         let strings = |s: &Scopes| s.iter().map(str::to_owned).collect();
         Self {
+            updated_at: now,
+            previous_secret_sha256: client.previous_secret.as_ref().map(|p| p.digest.0.to_vec()),
+            previous_secret_expires_at: client.previous_secret.as_ref().map(|p| p.expires_at),
             id: client.id.as_str().to_owned(),
             kind: client.kind().to_owned(),
             secret_sha256: client.secret.as_ref().map(|d| d.0.to_vec()),
@@ -407,14 +413,22 @@ impl TryFrom<ClientParts> for Client {
 
     fn try_from(r: ClientParts) -> Result<Self, StoreError> {
         let bad = |e: String| StoreError::Other(anyhow::anyhow!("client {}: {e}", r.id));
+        let digest = |bytes: Vec<u8>| -> Result<SecretDigest, StoreError> {
+            Ok(SecretDigest(bytes.try_into().map_err(|_| {
+                bad("secret digest is not 32 bytes".into())
+            })?))
+        };
         let secret = match (r.kind.as_str(), r.secret_sha256) {
-            ("confidential", Some(digest)) => Some(SecretDigest(
-                digest
-                    .try_into()
-                    .map_err(|_| bad("secret digest is not 32 bytes".into()))?,
-            )),
+            ("confidential", Some(bytes)) => Some(digest(bytes)?),
             ("public", None) => None,
             _ => return Err(bad("kind and secret disagree".into())),
+        };
+        let previous_secret = match (r.previous_secret_sha256, r.previous_secret_expires_at) {
+            (Some(bytes), Some(expires_at)) => Some(PreviousSecret {
+                digest: digest(bytes)?,
+                expires_at,
+            }),
+            _ => None,
         };
         Ok(Client {
             id: ClientId::parse(&r.id).map_err(bad)?,
@@ -429,6 +443,8 @@ impl TryFrom<ClientParts> for Client {
             scopes: Scopes::parse(&r.scopes.join(" ")).map_err(bad)?,
             default_scopes: Scopes::parse(&r.default_scopes.join(" ")).map_err(bad)?,
             created_at: Some(r.created_at),
+            updated_at: Some(r.updated_at),
+            previous_secret,
         })
     }
 }
@@ -609,19 +625,58 @@ pub trait Store: Send + Sync + 'static {
         idle_ttl: chrono::Duration,
     ) -> Result<u64, StoreError>;
 
-    /// Registers a client; `Conflict` when the id is taken.
-    async fn create_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Registers a client; `Conflict` when the id is taken. Returns it as stored.
+    async fn create_client(
+        &self,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError>;
     async fn client_by_id(&self, id: &str) -> Result<Option<Client>, StoreError>;
     /// Every registered client, by id.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
-    /// Removes a client and revokes its families, in one transaction; `None` when no
-    /// such client, else the revoked family ids.
+    /// At most `limit` registered clients whose id sorts (byte by byte) after `after`,
+    /// by id: one page of a keyset listing.
+    async fn clients_page(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Client>, StoreError>;
+    /// Replaces the audiences, grants, scopes and default scopes of `client` and sets
+    /// `updated_at` to `now`, only if it is still the version last changed at
+    /// `expected` (one conditional statement). `None` when no row matched: the client
+    /// is gone or was changed since.
+    async fn update_client(
+        &self,
+        client: &Client,
+        expected: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Client>, StoreError>;
+    /// Makes `secret` a confidential client's secret and its current secret the previous
+    /// one until `previous_expires_at`, in one statement. `None` when there is no such
+    /// confidential client.
+    async fn rotate_client_secret(
+        &self,
+        id: &str,
+        secret: &SecretDigest,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Client>, StoreError>;
+    /// Forgets a client's previous secret; false when it has none that still works.
+    async fn remove_previous_client_secret(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Removes a client (only if it last changed at `expected`, when given) and revokes
+    /// its families, in one transaction; `None` when no row matched, else the revoked
+    /// family ids.
     async fn remove_client(
         &self,
         id: &str,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError>;
-    /// Changes whenever a client is added or removed.
+    /// Changes whenever a client is added, changed or removed.
     async fn clients_version(&self) -> Result<ClientsVersion, StoreError>;
 
     /// Every key still in the ring (next, active, retired), oldest first.
@@ -644,7 +699,12 @@ pub trait Store: Send + Sync + 'static {
     /// Appends one event to the audit trail.
     async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// Audit events matching `query`, newest first.
-    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_page(&AuditPageQuery::from(query.clone())).await
+    }
+    /// Audit events matching `query`, newest first by (occurred_at, id), those after its
+    /// cursor only: one page of a keyset listing.
+    async fn audit_page(&self, query: &AuditPageQuery) -> Result<Vec<AuditRecord>, StoreError>;
     /// Deletes audit events that occurred before `before`; returns how many.
     async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 

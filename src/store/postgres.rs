@@ -8,15 +8,18 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
-use super::sql::{self, USER_COLUMNS};
+use super::sql::{
+    self, CLIENT_COLUMNS, REMOVE_PREVIOUS_CLIENT_SECRET, ROTATE_CLIENT_SECRET, UPDATE_CLIENT,
+    USER_COLUMNS,
+};
 use super::{
     ClaimOutcome, ClientParts, ClientsVersion, Family, IdempotencyClaim, IdempotencyRow, KeyRecord,
     KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow, RevokeReason,
     Revoking, Rotation, Store, StoreError, StoredResponse, User,
 };
-use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
+use crate::audit::{AuditEvent, AuditPageQuery, AuditRecord};
 use crate::clients::Client;
-use crate::domain::{Email, PersonName, Username};
+use crate::domain::{Email, PersonName, SecretDigest, Username};
 use crate::keys::Kid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -461,13 +464,18 @@ impl Store for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn create_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn create_client(
+        &self,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError> {
         let c = ClientParts::new(client, now);
-        sqlx::query(
+        let row: ClientRow = sqlx::query_as(&format!(
             "insert into clients (id, kind, secret_sha256, grants, audiences, scopes,
                                   default_scopes, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        )
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+             returning {CLIENT_COLUMNS}"
+        ))
         .bind(&c.id)
         .bind(&c.kind)
         .bind(&c.secret_sha256)
@@ -476,9 +484,9 @@ impl Store for PgStore {
         .bind(&c.scopes)
         .bind(&c.default_scopes)
         .bind(c.created_at)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(())
+        row.try_into()
     }
 
     async fn client_by_id(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -499,16 +507,91 @@ impl Store for PgStore {
         rows.into_iter().map(Client::try_from).collect()
     }
 
+    async fn clients_page(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Client>, StoreError> {
+        // `$1::text`: Postgres cannot infer the type of a parameter compared with null.
+        // `id` has the "C" collation (migration 9), so the order is byte order.
+        let rows: Vec<ClientRow> = sqlx::query_as(&format!(
+            "select {CLIENT_COLUMNS} from clients
+             where $1::text is null or id > $1 order by id limit $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    async fn update_client(
+        &self,
+        client: &Client,
+        expected: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Client>, StoreError> {
+        let c = ClientParts::new(client, now);
+        let row: Option<ClientRow> =
+            sqlx::query_as(&format!("{UPDATE_CLIENT} returning {CLIENT_COLUMNS}"))
+                .bind(&c.id)
+                .bind(&c.audiences)
+                .bind(&c.grants)
+                .bind(&c.scopes)
+                .bind(&c.default_scopes)
+                .bind(now)
+                .bind(expected)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    async fn rotate_client_secret(
+        &self,
+        id: &str,
+        secret: &SecretDigest,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Client>, StoreError> {
+        let row: Option<ClientRow> = sqlx::query_as(&format!(
+            "{ROTATE_CLIENT_SECRET} returning {CLIENT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(secret.0.as_slice())
+        .bind(previous_expires_at)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    async fn remove_previous_client_secret(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(REMOVE_PREVIOUS_CLIENT_SECRET)
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn remove_client(
         &self,
         id: &str,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let removed = sqlx::query("delete from clients where id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let removed = sqlx::query(
+            "delete from clients where id = $1 and ($2::timestamptz is null or updated_at = $2)",
+        )
+        .bind(id)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
         if removed.rows_affected() == 0 {
             return Ok(None);
         }
@@ -625,14 +708,18 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+    async fn audit_page(&self, page: &AuditPageQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let query = &page.query;
+        let before = page.before;
         Ok(sqlx::query_as(
-            "select a.occurred_at, a.event, a.user_id::text as user_id, u.username, a.client_id,
-                    a.sid::text as sid, a.jti, a.source, a.detail
+            "select a.id, a.occurred_at, a.event, a.user_id::text as user_id, u.username,
+                    a.client_id, a.sid::text as sid, a.jti, a.source, a.detail
              from audit_events a left join users u on u.id = a.user_id
              where ($1::timestamptz is null or a.occurred_at >= $1)
                and ($2::uuid is null or a.user_id = $2)
                and ($3::text is null or a.event = $3)
+               and ($5::text is null or a.client_id = $5)
+               and ($6::timestamptz is null or (a.occurred_at, a.id) < ($6, $7::bigint))
              order by a.occurred_at desc, a.id desc
              limit $4",
         )
@@ -640,6 +727,9 @@ impl Store for PgStore {
         .bind(query.user_id)
         .bind(query.event.map(|e| e.as_str()))
         .bind(query.limit)
+        .bind(page.client_id.as_deref())
+        .bind(before.map(|c| c.occurred_at))
+        .bind(before.map(|c| c.id))
         .fetch_all(&self.pool)
         .await?)
     }
@@ -948,6 +1038,9 @@ struct ClientRow {
     scopes: Vec<String>,
     default_scopes: Vec<String>,
     created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    previous_secret_sha256: Option<Vec<u8>>,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -963,12 +1056,12 @@ impl TryFrom<ClientRow> for Client {
             scopes: r.scopes,
             default_scopes: r.default_scopes,
             created_at: r.created_at,
+            updated_at: r.updated_at,
+            previous_secret_sha256: r.previous_secret_sha256,
+            previous_secret_expires_at: r.previous_secret_expires_at,
         })
     }
 }
-
-const CLIENT_COLUMNS: &str =
-    "id, kind, secret_sha256, grants, audiences, scopes, default_scopes, created_at";
 
 async fn record_revocation(
     conn: &mut PgConnection,

@@ -16,15 +16,18 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-use super::sql::{self, USER_COLUMNS};
+use super::sql::{
+    self, CLIENT_COLUMNS, REMOVE_PREVIOUS_CLIENT_SECRET, ROTATE_CLIENT_SECRET, UPDATE_CLIENT,
+    USER_COLUMNS,
+};
 use super::{
     ClaimOutcome, ClientParts, ClientsVersion, Family, IdempotencyClaim, IdempotencyRow, KeyRecord,
     KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow, RevokeReason,
     Revoking, Rotation, Store, StoreError, StoredResponse, User,
 };
-use crate::audit::{AuditEvent, AuditQuery, AuditRecord};
+use crate::audit::{AuditEvent, AuditPageQuery, AuditRecord};
 use crate::clients::Client;
-use crate::domain::{Email, PersonName, Username};
+use crate::domain::{Email, PersonName, SecretDigest, Username};
 use crate::keys::Kid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -549,13 +552,18 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn create_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn create_client(
+        &self,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<Client, StoreError> {
         let c = ClientParts::new(client, now);
-        sqlx::query(
+        let row: ClientRow = sqlx::query_as(&format!(
             "insert into clients (id, kind, secret_sha256, grants, audiences, scopes,
                                   default_scopes, created_at, updated_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        )
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+             returning {CLIENT_COLUMNS}"
+        ))
         .bind(&c.id)
         .bind(&c.kind)
         .bind(&c.secret_sha256)
@@ -564,9 +572,9 @@ impl Store for SqliteStore {
         .bind(json_array(&c.scopes)?)
         .bind(json_array(&c.default_scopes)?)
         .bind(c.created_at)
-        .execute(&self.writer)
+        .fetch_one(&self.writer)
         .await?;
-        Ok(())
+        row.try_into()
     }
 
     async fn client_by_id(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -587,16 +595,88 @@ impl Store for SqliteStore {
         rows.into_iter().map(Client::try_from).collect()
     }
 
+    async fn clients_page(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Client>, StoreError> {
+        let rows: Vec<ClientRow> = sqlx::query_as(&format!(
+            "select {CLIENT_COLUMNS} from clients
+             where ?1 is null or id > ?1 order by id limit ?2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    async fn update_client(
+        &self,
+        client: &Client,
+        expected: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Client>, StoreError> {
+        let c = ClientParts::new(client, now);
+        let row: Option<ClientRow> =
+            sqlx::query_as(&format!("{UPDATE_CLIENT} returning {CLIENT_COLUMNS}"))
+                .bind(&c.id)
+                .bind(json_array(&c.audiences)?)
+                .bind(json_array(&c.grants)?)
+                .bind(json_array(&c.scopes)?)
+                .bind(json_array(&c.default_scopes)?)
+                .bind(now)
+                .bind(expected)
+                .fetch_optional(&self.writer)
+                .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    async fn rotate_client_secret(
+        &self,
+        id: &str,
+        secret: &SecretDigest,
+        previous_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Client>, StoreError> {
+        let row: Option<ClientRow> = sqlx::query_as(&format!(
+            "{ROTATE_CLIENT_SECRET} returning {CLIENT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(secret.0.as_slice())
+        .bind(previous_expires_at)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    async fn remove_previous_client_secret(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(REMOVE_PREVIOUS_CLIENT_SECRET)
+            .bind(id)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn remove_client(
         &self,
         id: &str,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let removed = sqlx::query("delete from clients where id = ?1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let removed =
+            sqlx::query("delete from clients where id = ?1 and (?2 is null or updated_at = ?2)")
+                .bind(id)
+                .bind(expected)
+                .execute(&mut *tx)
+                .await?;
         if removed.rows_affected() == 0 {
             return Ok(None);
         }
@@ -713,14 +793,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+    async fn audit_page(&self, page: &AuditPageQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let query = &page.query;
+        let before = page.before;
         Ok(sqlx::query_as(
-            "select a.occurred_at, a.event, a.user_id, u.username, a.client_id,
+            "select a.id, a.occurred_at, a.event, a.user_id, u.username, a.client_id,
                     a.sid, a.jti, a.source, a.detail
              from audit_events a left join users u on u.id = a.user_id
              where (?1 is null or a.occurred_at >= ?1)
                and (?2 is null or a.user_id = ?2)
                and (?3 is null or a.event = ?3)
+               and (?5 is null or a.client_id = ?5)
+               and (?6 is null or (a.occurred_at, a.id) < (?6, ?7))
              order by a.occurred_at desc, a.id desc
              limit ?4",
         )
@@ -728,6 +812,9 @@ impl Store for SqliteStore {
         .bind(query.user_id.map(|id| id.to_string()))
         .bind(query.event.map(|e| e.as_str()))
         .bind(query.limit)
+        .bind(page.client_id.as_deref())
+        .bind(before.map(|c| c.occurred_at))
+        .bind(before.map(|c| c.id))
         .fetch_all(&self.readers)
         .await?)
     }
@@ -1052,6 +1139,9 @@ struct ClientRow {
     scopes: String,
     default_scopes: String,
     created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    previous_secret_sha256: Option<Vec<u8>>,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -1067,12 +1157,12 @@ impl TryFrom<ClientRow> for Client {
             scopes: from_json_array(&r.scopes)?,
             default_scopes: from_json_array(&r.default_scopes)?,
             created_at: r.created_at,
+            updated_at: r.updated_at,
+            previous_secret_sha256: r.previous_secret_sha256,
+            previous_secret_expires_at: r.previous_secret_expires_at,
         })
     }
 }
-
-const CLIENT_COLUMNS: &str =
-    "id, kind, secret_sha256, grants, audiences, scopes, default_scopes, created_at";
 
 async fn record_revocation(
     conn: &mut SqliteConnection,

@@ -433,6 +433,8 @@ impl TestApp {
             scopes: Scopes::parse(scopes).unwrap(),
             default_scopes: Scopes::parse(scopes).unwrap(),
             created_at: None,
+            updated_at: None,
+            previous_secret: None,
         };
         self.store
             .create_client(&client, chrono::Utc::now())
@@ -456,6 +458,8 @@ impl TestApp {
                 scopes: Scopes::default(),
                 default_scopes: Scopes::default(),
                 created_at: None,
+                updated_at: None,
+                previous_secret: None,
             };
             self.store
                 .create_client(&client, chrono::Utc::now())

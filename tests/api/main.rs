@@ -6,6 +6,8 @@ mod account;
 mod accounts;
 mod admin;
 mod admin_sessions;
+mod admin_clients;
+mod admin_keys_audit;
 mod admin_users;
 mod audit;
 mod cli;

@@ -1,15 +1,25 @@
 //! The admin API, `/admin/v1` (admin-api.md §2): one file per resource, errors as
 //! RFC 9457 problems (`routes/problem.rs`), callers authenticated by `auth::AdminCaller`.
 
+pub mod audit;
 pub mod auth;
 pub mod sessions;
+pub mod clients;
+pub mod keys;
 pub mod users;
 
-use actix_web::{web, HttpRequest};
+use std::collections::BTreeMap;
+
+use actix_web::http::header::{IF_MATCH, LINK};
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::body;
-use super::problem::{Kind, Problem};
+use super::problem::{FieldError, Kind, Problem};
 use crate::json;
 
 /// The scopes of admin-api.md §2's table that the mounted routes need.
@@ -18,6 +28,11 @@ pub mod scope {
     pub const USERS_WRITE: &str = "admin:users:write";
     /// Needed as well to set `roles` (a caller that manages users cannot mint admins).
     pub const ROLES_ASSIGN: &str = "admin:roles:assign";
+    pub const CLIENTS_READ: &str = "admin:clients:read";
+    pub const CLIENTS_WRITE: &str = "admin:clients:write";
+    pub const KEYS_READ: &str = "admin:keys:read";
+    pub const KEYS_WRITE: &str = "admin:keys:write";
+    pub const AUDIT_READ: &str = "admin:audit:read";
 }
 
 /// Declares a table of routes once: `routes(cfg)` registers them (one resource per path,
@@ -53,6 +68,14 @@ crate::route_table! {
     "/users/{id}" => { get: users::get },
     "/users/{id}/sessions" => { get: sessions::list, delete: sessions::end_all },
     "/sessions/{sid}" => { delete: sessions::end },
+    "/clients" => { get: clients::list, post: clients::create },
+    "/clients/{id}" => { get: clients::get, patch: clients::update, delete: clients::remove },
+    "/clients/{id}/secret" => { post: clients::rotate_secret },
+    "/clients/{id}/secret/previous" => { delete: clients::remove_previous_secret },
+    "/keys" => { get: keys::list },
+    "/keys/rotate" => { post: keys::rotate },
+    "/keys/{kid}" => { delete: keys::remove },
+    "/audit" => { get: audit::list },
 }
 
 /// A request body that is one JSON object (admin-api.md §1): `application/json` or `415`,
@@ -79,6 +102,23 @@ pub async fn read_json_bytes(
     Ok(body::read_bytes(req, payload).await?.freeze())
 }
 
+/// A `PATCH` body: an RFC 7396 merge patch, `application/merge-patch+json` or
+/// `application/json` (admin-api.md §1), else as `read_json_object`.
+pub async fn read_merge_patch(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Map<String, Value>, Problem> {
+    match body::media_type(req).as_deref() {
+        Some("application/json" | "application/merge-patch+json") => {
+            parse_json_object(&body::read_bytes(req, payload).await?)
+        }
+        _ => Err(Problem::new(
+            Kind::UnsupportedMediaType,
+            "content type must be application/merge-patch+json or application/json",
+        )),
+    }
+}
+
 /// One JSON object without duplicate members at any depth, or `400`.
 pub fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Value>, Problem> {
     json::from_slice(bytes).map_err(|_| {
@@ -87,4 +127,142 @@ pub fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Value>, Problem> {
             "request body is not a JSON object without duplicate members",
         )
     })
+}
+
+/// `400` naming every member of `object` that is not in `allowed` (no mass assignment).
+pub fn refuse_unknown_members(
+    object: &Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), Problem> {
+    let unknown: Vec<FieldError> = object
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|k| FieldError::new(k.chars().take(64).collect::<String>(), "unknown member"))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::invalid_fields(unknown))
+    }
+}
+
+/// RFC 3339 in UTC (admin-api.md §1).
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The entity tags of `If-Match` (RFC 9110 §13.1.1): `None` when absent or `*` (any
+/// current version: the write is unconditional, and a missing resource is `404`
+/// anyway). A weak tag never matches a strong comparison, so it is kept as written and
+/// fails.
+pub fn if_match(req: &HttpRequest) -> Result<Option<Vec<String>>, Problem> {
+    let mut tags = Vec::new();
+    for value in req.headers().get_all(IF_MATCH) {
+        let value = value
+            .to_str()
+            .map_err(|_| Problem::new(Kind::InvalidRequest, "If-Match is not visible ASCII"))?;
+        for tag in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if tag == "*" {
+                return Ok(None);
+            }
+            tags.push(tag.to_owned());
+        }
+    }
+    Ok((!tags.is_empty()).then_some(tags))
+}
+
+/// The query parameters of a listing (admin-api.md §1): each at most once, none but
+/// `allowed`, else `400`.
+pub struct Query(BTreeMap<String, String>);
+
+impl Query {
+    pub fn parse(req: &HttpRequest, allowed: &[&str]) -> Result<Self, Problem> {
+        let mut params = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+            let name = name.into_owned();
+            if !allowed.contains(&name.as_str()) {
+                errors.push(FieldError::new(
+                    name.chars().take(64).collect::<String>(),
+                    "unknown query parameter",
+                ));
+            } else if params.insert(name.clone(), value.into_owned()).is_some() {
+                errors.push(FieldError::new(name, "given more than once"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self(params))
+        } else {
+            let mut p = Problem::invalid_fields(errors);
+            p.detail = "the query has invalid parameters".to_owned();
+            Err(p)
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// `limit`: 1 to 500, 100 when absent.
+    pub fn limit(&self) -> Result<usize, Problem> {
+        match self.get("limit") {
+            None => Ok(100),
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| query_error("limit", "limit must be an integer from 1 to 500")),
+        }
+    }
+
+    /// `cursor`, decoded by `decode` from its opaque form; malformed `400`.
+    pub fn cursor<T>(&self, decode: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, Problem> {
+        self.get("cursor")
+            .map(|raw| {
+                URL_SAFE_NO_PAD
+                    .decode(raw)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .and_then(|text| decode(&text))
+                    .ok_or_else(|| query_error("cursor", "cursor is not one this API returned"))
+            })
+            .transpose()
+    }
+}
+
+/// A `400` naming one query parameter.
+pub fn query_error(name: &str, detail: &str) -> Problem {
+    let mut p = Problem::invalid_fields(vec![FieldError::new(name, detail)]);
+    p.detail = "the query has invalid parameters".to_owned();
+    p
+}
+
+/// A page of a keyset listing: `{"items", "next_cursor"}` and, when there is a next
+/// page, `Link: <...>; rel="next"` (RFC 8288) repeating the query with the new cursor.
+pub fn page<T: Serialize>(
+    req: &HttpRequest,
+    query: &Query,
+    items: Vec<T>,
+    next: Option<String>,
+) -> HttpResponse {
+    let next_cursor = next.map(|raw| URL_SAFE_NO_PAD.encode(raw));
+    let mut response = HttpResponse::Ok();
+    if let Some(cursor) = &next_cursor {
+        let mut link = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in query.0.iter().filter(|(name, _)| *name != "cursor") {
+            link.append_pair(name, value);
+        }
+        link.append_pair("cursor", cursor);
+        response.insert_header((
+            LINK,
+            format!("<{}?{}>; rel=\"next\"", req.path(), link.finish()),
+        ));
+    }
+    response.json(Page { items, next_cursor })
+}
+
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
 }
