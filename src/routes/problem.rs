@@ -382,7 +382,30 @@ impl From<AccountError> for Problem {
             AccountError::UsernameTaken(_) => {
                 Self::new(Kind::UsernameTaken, "the username is already taken")
             }
-            AccountError::NoSuchUser(_) => Self::not_found(),
+            AccountError::NoSuchUser(_) | AccountError::NoSuchId(_) => Self::not_found(),
+            AccountError::PreconditionFailed => Self::new(
+                Kind::PreconditionFailed,
+                "the user changed: If-Match does not name its current ETag",
+            ),
+            AccountError::RolesNotAllowed => {
+                Self::insufficient_scope(crate::routes::admin::scope::ROLES_ASSIGN)
+            }
+            AccountError::Contended => Self::unavailable(1),
+            AccountError::TooManyLines => Self::new(
+                Kind::InvalidRequest,
+                format!(
+                    "the import has more than {} lines: split it",
+                    crate::accounts::import::MAX_LINES
+                ),
+            ),
+            AccountError::ImportStopped {
+                line,
+                created,
+                source,
+            } => {
+                tracing::error!(line, created, "import stopped by a failure");
+                (*source).into()
+            }
             AccountError::Hash(e) => e.into(),
             AccountError::Store(e) => e.into(),
             other => {
@@ -409,7 +432,7 @@ mod tests {
 
     #[test]
     fn a_5xx_detail_is_opaque() {
-        let p: Problem = AccountError::TooManyLines.into();
+        let p: Problem = AccountError::Read(std::io::Error::other("disk on fire")).into();
         assert_eq!(p.kind, Kind::Internal);
         assert_eq!(p.detail, "internal error");
     }

@@ -342,6 +342,29 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Disables a user directly in the store (revoking every session of theirs), as the
+    /// CLI's `user disable` does.
+    pub async fn disable_user(&self, name: &str) {
+        let user = self
+            .store
+            .user_by_username(&Username::parse(name).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut changes = authd::store::UserChanges::from(&user);
+        changes.disabled = true;
+        self.store
+            .update_user(
+                user.id,
+                &changes,
+                user.updated_at,
+                self.revoking(authd::store::RevokeReason::UserDisabled),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

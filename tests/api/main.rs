@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod admin_users;
+mod admin_users_more;
 mod audit;
 mod cli;
 mod client_cli;

@@ -45,8 +45,11 @@ macro_rules! route_table {
 }
 
 crate::route_table! {
-    "/users" => { post: users::create },
-    "/users/{id}" => { get: users::get },
+    "/users" => { get: users::list, post: users::create },
+    // Before `/users/{id}`: the first resource that matches a path serves it.
+    "/users/import" => { post: users::import },
+    "/users/{id}" => { get: users::get, patch: users::update, delete: users::delete },
+    "/users/{id}/password" => { put: users::set_password },
 }
 
 /// A request body that is one JSON object (admin-api.md §1): `application/json` or `415`,
@@ -61,6 +64,31 @@ pub async fn read_json_object(
             "content type must be application/json",
         ));
     }
+    read_object(req, payload).await
+}
+
+/// A `PATCH` body (admin-api.md §1): a JSON merge patch (RFC 7396) that is an object,
+/// as `application/json` or `application/merge-patch+json`, otherwise as
+/// `read_json_object`.
+pub async fn read_merge_patch(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Map<String, Value>, Problem> {
+    match body::media_type(req).as_deref() {
+        Some("application/json" | "application/merge-patch+json") => {
+            read_object(req, payload).await
+        }
+        _ => Err(Problem::new(
+            Kind::UnsupportedMediaType,
+            "content type must be application/merge-patch+json or application/json",
+        )),
+    }
+}
+
+async fn read_object(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Map<String, Value>, Problem> {
     let bytes = body::read_bytes(req, payload).await?;
     json::from_slice(&bytes).map_err(|_| {
         Problem::new(
