@@ -757,7 +757,9 @@ async fn deleting_a_user_ends_their_sessions_frees_the_name_and_keeps_the_id_in_
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    assert_ne!(json_of(response).await["id"], id.as_str());
+    let again: Value = response.json().await.unwrap();
+    assert_eq!(again["username"], "ivan");
+    assert_ne!(again["id"], id.as_str());
 
     let deleted = events(&app, EventKind::UserDeleted).await;
     assert_eq!(deleted.len(), 1);
