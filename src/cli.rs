@@ -587,9 +587,9 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
             loop {
                 let page = accounts.users_page(&query).await?;
                 for user in &page.items {
-                // The profile columns come last, so the first five stay where scripts
-                // read them.
-                println!(
+                    // The profile columns come last, so the first five stay where scripts
+                    // read them.
+                    println!(
                     "{}\t{}\t{}\troles={}\tcreated={}\temail={}\temail_verified={}\tname={}\tgiven_name={}\tfamily_name={}",
                     user.id,
                     user.username,

@@ -156,7 +156,7 @@ impl IfMatch {
             Self::Any => true,
             Self::Tags(tags) => {
                 let current = etag(user);
-                tags.iter().any(|tag| *tag == current)
+                tags.contains(&current)
             }
         }
     }

@@ -207,22 +207,20 @@ impl Store for PgStore {
         revoking: Revoking,
     ) -> Result<Option<(User, Vec<Uuid>)>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<UserRow> = sqlx::query_as(&format!(
-            "{} returning {USER_COLUMNS}",
-            sql::UPDATE_USER
-        ))
-        .bind(id)
-        .bind(expected)
-        .bind(&changes.roles)
-        .bind(changes.disabled)
-        .bind(changes.email.as_deref())
-        .bind(changes.email_verified)
-        .bind(changes.name.as_deref())
-        .bind(changes.given_name.as_deref())
-        .bind(changes.family_name.as_deref())
-        .bind(revoking.at)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("{} returning {USER_COLUMNS}", sql::UPDATE_USER))
+                .bind(id)
+                .bind(expected)
+                .bind(&changes.roles)
+                .bind(changes.disabled)
+                .bind(changes.email.as_deref())
+                .bind(changes.email_verified)
+                .bind(changes.name.as_deref())
+                .bind(changes.given_name.as_deref())
+                .bind(changes.family_name.as_deref())
+                .bind(revoking.at)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let revoked = if changes.disabled {
             revoke_user_families(&mut tx, id, revoking).await?

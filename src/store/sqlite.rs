@@ -251,8 +251,18 @@ impl Store for SqliteStore {
                 .bind(new.profile.email.as_ref().map(|e| e.as_str().to_owned()))
                 .bind(new.profile.email_verified)
                 .bind(new.profile.name.as_ref().map(|n| n.as_str().to_owned()))
-                .bind(new.profile.given_name.as_ref().map(|n| n.as_str().to_owned()))
-                .bind(new.profile.family_name.as_ref().map(|n| n.as_str().to_owned()));
+                .bind(
+                    new.profile
+                        .given_name
+                        .as_ref()
+                        .map(|n| n.as_str().to_owned()),
+                )
+                .bind(
+                    new.profile
+                        .family_name
+                        .as_ref()
+                        .map(|n| n.as_str().to_owned()),
+                );
         }
         let mut tx = self.write_tx().await?;
         let rows = q.fetch_all(&mut *tx).await?;
@@ -300,22 +310,20 @@ impl Store for SqliteStore {
     ) -> Result<Option<(User, Vec<Uuid>)>, StoreError> {
         let mut tx = self.write_tx().await?;
         let id = id.to_string();
-        let row: Option<UserRow> = sqlx::query_as(&format!(
-            "{} returning {USER_COLUMNS}",
-            sql::UPDATE_USER
-        ))
-        .bind(&id)
-        .bind(expected)
-        .bind(json_array(&changes.roles)?)
-        .bind(changes.disabled)
-        .bind(changes.email.as_deref())
-        .bind(changes.email_verified)
-        .bind(changes.name.as_deref())
-        .bind(changes.given_name.as_deref())
-        .bind(changes.family_name.as_deref())
-        .bind(revoking.at)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("{} returning {USER_COLUMNS}", sql::UPDATE_USER))
+                .bind(&id)
+                .bind(expected)
+                .bind(json_array(&changes.roles)?)
+                .bind(changes.disabled)
+                .bind(changes.email.as_deref())
+                .bind(changes.email_verified)
+                .bind(changes.name.as_deref())
+                .bind(changes.given_name.as_deref())
+                .bind(changes.family_name.as_deref())
+                .bind(revoking.at)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let revoked = if changes.disabled {
             revoke_user_families(&mut tx, &id, revoking).await?

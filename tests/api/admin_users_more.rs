@@ -179,10 +179,14 @@ async fn users_are_listed_by_username_in_pages_with_a_link_to_the_next() {
     let (second, _) = names(list(&app, &token, &target).await).await;
     assert_eq!(second, ["carol", "dave"]);
 
-    let response = list(&app, &token, &format!("?limit=2&cursor={}", {
-        let (_, b) = names(list(&app, &token, &target).await).await;
-        b["next_cursor"].as_str().unwrap().to_owned()
-    }))
+    let response = list(
+        &app,
+        &token,
+        &format!("?limit=2&cursor={}", {
+            let (_, b) = names(list(&app, &token, &target).await).await;
+            b["next_cursor"].as_str().unwrap().to_owned()
+        }),
+    )
     .await;
     assert!(response.headers().get("link").is_none());
     let (last, body) = names(response).await;
@@ -243,7 +247,10 @@ async fn pages_filter_by_username_prefix_role_and_disabled() {
         json!({"username": "b_a", "password_hash": hash, "roles": ["dev"], "disabled": true}),
     ];
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    assert_eq!(json_of(import(&app, &token, body).await).await["created"], 4);
+    assert_eq!(
+        json_of(import(&app, &token, body).await).await["created"],
+        4
+    );
 
     for (query, expected) in [
         ("?username_prefix=a_", vec!["a_b", "a_c"]),
@@ -458,7 +465,11 @@ async fn a_patch_of_another_type_is_415_and_a_large_one_413() {
     let token = every_scope(&app).await;
     let id = app.add_user("bob", PASSWORD, &[]).await.id.to_string();
 
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/json-patch+json"] {
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json-patch+json",
+    ] {
         let response = app
             .client
             .patch(app.url(&format!("/admin/v1/users/{id}")))
@@ -558,15 +569,29 @@ async fn concurrent_patches_with_one_etag_have_one_winner() {
     let attempts = (0..8).map(|i| {
         let (app, token, id, etag) = (&app, &token, &id, &etag);
         async move {
-            patch(app, token, id, &json!({"name": format!("Erin {i}")}), Some(etag))
-                .await
-                .status()
-                .as_u16()
+            patch(
+                app,
+                token,
+                id,
+                &json!({"name": format!("Erin {i}")}),
+                Some(etag),
+            )
+            .await
+            .status()
+            .as_u16()
         }
     });
     let statuses = futures_util::future::join_all(attempts).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 412).count(), 7, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 412).count(),
+        7,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -582,9 +607,7 @@ async fn disabling_by_patch_ends_every_session_and_is_audited() {
     assert_eq!(response.status(), 200);
     assert_eq!(json_of(response).await["disabled"], true);
     assert!(within_five_seconds(async || app.userinfo(access).await.status() == 401).await);
-    let refreshed = app
-        .refresh(pair["refresh_token"].as_str().unwrap())
-        .await;
+    let refreshed = app.refresh(pair["refresh_token"].as_str().unwrap()).await;
     assert_eq!(refreshed.status(), 400);
 
     let disabled = events(&app, EventKind::UserDisabled).await;
@@ -612,7 +635,8 @@ async fn an_unknown_user_is_404_for_every_write() {
     for id in ["00000000-0000-4000-8000-000000000000", "not-a-uuid"] {
         let response = patch(&app, &token, id, &json!({"name": "Nobody"}), None).await;
         assert_problem(response, 404, "not-found").await;
-        let response = put_password(&app, &token, id, &json!({"password": NEW_PASSWORD}), None).await;
+        let response =
+            put_password(&app, &token, id, &json!({"password": NEW_PASSWORD}), None).await;
         assert_problem(response, 404, "not-found").await;
         assert_problem(delete(&app, &token, id, None).await, 404, "not-found").await;
         let response = delete(&app, &token, id, Some("*")).await;
@@ -630,19 +654,32 @@ async fn setting_a_password_ends_every_session_and_the_old_password() {
     let pair = app.login_pair("gina", PASSWORD).await;
     let (before, etag) = read(&app, &token, &id).await;
 
-    let response = put_password(&app, &token, &id, &json!({"password": NEW_PASSWORD}), Some(&etag)).await;
+    let response = put_password(
+        &app,
+        &token,
+        &id,
+        &json!({"password": NEW_PASSWORD}),
+        Some(&etag),
+    )
+    .await;
     assert_eq!(response.status(), 204);
     assert!(response.text().await.unwrap().is_empty());
     let access = pair["access_token"].as_str().unwrap();
     assert!(within_five_seconds(async || app.userinfo(access).await.status() == 401).await);
     assert_eq!(
-        app.refresh(pair["refresh_token"].as_str().unwrap()).await.status(),
+        app.refresh(pair["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
         400
     );
     let failed = app
         .post_form(
             "/auth/token",
-            &[("grant_type", "password"), ("username", "gina"), ("password", PASSWORD)],
+            &[
+                ("grant_type", "password"),
+                ("username", "gina"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(failed.status(), 400);
@@ -654,7 +691,14 @@ async fn setting_a_password_ends_every_session_and_the_old_password() {
     assert!(after["updated_at"].as_str() >= before["updated_at"].as_str());
 
     // The etag it was set with is now stale.
-    let response = put_password(&app, &token, &id, &json!({"password": PASSWORD}), Some(&etag)).await;
+    let response = put_password(
+        &app,
+        &token,
+        &id,
+        &json!({"password": PASSWORD}),
+        Some(&etag),
+    )
+    .await;
     assert_problem(response, 412, "precondition-failed").await;
     app.login("gina", NEW_PASSWORD).await;
 
@@ -689,9 +733,15 @@ async fn a_bad_password_body_is_400_and_changes_nothing() {
     for (body, field) in [
         (json!({}), "password"),
         (json!({"password": "short"}), "password"),
-        (json!({"password": NEW_PASSWORD, "password_hash": bcrypt_of("x")}), "password"),
+        (
+            json!({"password": NEW_PASSWORD, "password_hash": bcrypt_of("x")}),
+            "password",
+        ),
         (json!({"password_hash": "$md5$nope"}), "password_hash"),
-        (json!({"password": NEW_PASSWORD, "username": "root"}), "username"),
+        (
+            json!({"password": NEW_PASSWORD, "username": "root"}),
+            "username",
+        ),
         (json!({"password": 12345678}), "password"),
     ] {
         let response = put_password(&app, &manager, &id, &body, None).await;
@@ -773,7 +823,12 @@ async fn deleting_needs_users_write() {
     let app = spawn_app().await;
     let reader = admin_token(&app, "reader", "authd-admin", "admin:users:read").await;
     let id = app.add_user("judy", PASSWORD, &[]).await.id.to_string();
-    assert_problem(delete(&app, &reader, &id, None).await, 403, "insufficient-scope").await;
+    assert_problem(
+        delete(&app, &reader, &id, None).await,
+        403,
+        "insufficient-scope",
+    )
+    .await;
     assert_eq!(read(&app, &reader, &id).await.0["username"], "judy");
 }
 
@@ -824,8 +879,10 @@ async fn an_import_creates_each_good_line_and_reports_each_refused_one() {
 
     let added = events(&app, EventKind::UserAdded).await;
     assert_eq!(added.len(), 2);
-    assert!(added.iter().all(|e| e.client_id.as_deref() == Some("backoffice")
-        && e.detail.as_deref() == Some("password_hash_imported")));
+    assert!(added
+        .iter()
+        .all(|e| e.client_id.as_deref() == Some("backoffice")
+            && e.detail.as_deref() == Some("password_hash_imported")));
 }
 
 #[tokio::test]
@@ -847,8 +904,14 @@ async fn an_import_giving_roles_without_roles_assign_is_403_and_creates_nothing(
     let (found, _) = names(list(&app, &manager, "").await).await;
     assert!(found.is_empty(), "{found:?}");
 
-    let body = format!("{}\n", json!({"username": "ola", "password_hash": hash, "roles": null}));
-    assert_eq!(json_of(import(&app, &manager, body).await).await["created"], 1);
+    let body = format!(
+        "{}\n",
+        json!({"username": "ola", "password_hash": hash, "roles": null})
+    );
+    assert_eq!(
+        json_of(import(&app, &manager, body).await).await["created"],
+        1
+    );
     let reader = admin_token(&app, "reader", "authd-admin", "admin:users:read").await;
     let response = import(&app, &reader, String::new()).await;
     assert_problem(response, 403, "insufficient-scope").await;
@@ -875,16 +938,29 @@ async fn an_import_of_another_type_is_415_too_large_413_too_long_400() {
     assert_problem(import(&app, &token, huge).await, 413, "payload-too-large").await;
 
     let many: String = (0..10_001)
-        .map(|i| format!("{}\n", json!({"username": format!("u{i}"), "password_hash": hash})))
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"username": format!("u{i}"), "password_hash": hash})
+            )
+        })
         .collect();
     let problem = assert_problem(import(&app, &token, many).await, 400, "invalid-request").await;
-    assert!(problem["detail"].as_str().unwrap().contains("10000"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("10000"),
+        "{problem}"
+    );
     let (found, _) = names(list(&app, &token, "").await).await;
     assert!(found.is_empty(), "nothing created: {found:?}");
 
     // Exactly 10,000 lines (and blank lines between them) are fine.
     let most: String = (0..10_000)
-        .map(|i| format!("{}\n\n", json!({"username": format!("u{i:05}"), "password_hash": hash})))
+        .map(|i| {
+            format!(
+                "{}\n\n",
+                json!({"username": format!("u{i:05}"), "password_hash": hash})
+            )
+        })
         .collect();
     let report = json_of(import(&app, &token, most).await).await;
     assert_eq!(report["created"], 10_000, "{}", report["failed"]);

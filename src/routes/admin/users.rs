@@ -5,8 +5,8 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use actix_web::http::header::{IF_MATCH, LINK, LOCATION};
 use actix_web::http::header::ETAG;
+use actix_web::http::header::{IF_MATCH, LINK, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -87,7 +87,10 @@ pub async fn list(
     caller.require(scope::USERS_READ)?;
     let params = ListParams::parse(req.query_string())?;
     let page = state.accounts.users_page(&params.query).await?;
-    let next_cursor = page.next_after.as_deref().map(|last| URL_SAFE_NO_PAD.encode(last));
+    let next_cursor = page
+        .next_after
+        .as_deref()
+        .map(|last| URL_SAFE_NO_PAD.encode(last));
     let mut response = HttpResponse::Ok();
     if let Some(cursor) = &next_cursor {
         let mut query = form_urlencoded::Serializer::new(String::new());
@@ -308,8 +311,10 @@ impl ListParams {
                     .map_err(|e| format!("username_prefix: {e}")),
                 "role" => Role::parse(&value).map(|r| query.role = Some(r)),
                 "disabled" => match value.as_ref() {
-                    "true" => Ok(query.disabled = Some(true)),
-                    "false" => Ok(query.disabled = Some(false)),
+                    "true" | "false" => {
+                        query.disabled = Some(value == "true");
+                        Ok(())
+                    }
                     _ => Err("disabled must be true or false".to_owned()),
                 },
                 _ => Err("unknown query parameter".to_owned()),
@@ -423,7 +428,10 @@ fn parse_patch(object: Map<String, Value>) -> Result<UserPatch, Problem> {
                 let shown: String = member.chars().take(64).collect();
                 errors.push(FieldError::new(
                     shown,
-                    format!("unknown member; a patch may have {}", PATCH_MEMBERS.join(", ")),
+                    format!(
+                        "unknown member; a patch may have {}",
+                        PATCH_MEMBERS.join(", ")
+                    ),
                 ));
             }
         }
