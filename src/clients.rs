@@ -242,7 +242,7 @@ impl Clients {
         loop {
             tokio::time::sleep(SYNC_EVERY).await;
             ticks = ticks.wrapping_add(1);
-            if let Err(e) = self.reload(ticks % FULL_RELOAD_EVERY == 0).await {
+            if let Err(e) = self.reload(ticks.is_multiple_of(FULL_RELOAD_EVERY)).await {
                 tracing::warn!(error = %e, "client registry reload failed; retrying");
             }
         }

@@ -188,7 +188,7 @@ fn argon2(phc: &Phc<'_>) -> Result<(), String> {
     }
     let params = argon2::Params::try_from(phc)
         .map_err(|_| "argon2 password_hash has invalid parameters".to_owned())?;
-    if salt_len(phc).map_or(true, |n| n < argon2::MIN_SALT_LEN) {
+    if salt_len(phc).is_none_or(|n| n < argon2::MIN_SALT_LEN) {
         return Err("argon2 password_hash salt must be 8 to 48 bytes".to_owned());
     }
     if params.m_cost() > ARGON2_MAX_MEMORY_KIB {

@@ -326,7 +326,7 @@ impl Revocations {
                 Err(e) => tracing::warn!(error = %e, "revocation sync failed; retrying"),
             }
             ticks = ticks.wrapping_add(1);
-            if ticks % PRUNE_EVERY == 0 {
+            if ticks.is_multiple_of(PRUNE_EVERY) {
                 match &self.cache {
                     Cache::Local(cache) => cache.prune(now),
                     Cache::Redis(redis) => redis.mirror.prune(now),

@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod health;
 pub mod introspect;
 pub mod logout;
+pub mod openapi;
 pub mod problem;
 pub mod revoke;
 pub mod token;

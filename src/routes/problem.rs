@@ -171,13 +171,22 @@ impl Kind {
 }
 
 /// The default service of every admin/account resource: a method the path does not
-/// have (RFC 9110 §15.5.6).
-pub async fn method_not_allowed() -> HttpResponse {
-    Problem::new(
+/// have (RFC 9110 §15.5.6), with the `Allow` header listing the ones it has.
+pub async fn method_not_allowed(allowed: &'static [&'static str]) -> HttpResponse {
+    let mut response = Problem::new(
         Kind::MethodNotAllowed,
         "the resource does not allow this method",
     )
-    .error_response()
+    .error_response();
+    let allow = allowed
+        .iter()
+        .map(|m| m.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// The default service of the admin and account scopes: a path that is not a route.

@@ -22,6 +22,7 @@ mod introspect;
 mod keys;
 mod metrics;
 mod migrations;
+mod openapi;
 mod refresh;
 mod rotation;
 mod secrets;

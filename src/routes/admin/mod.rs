@@ -35,9 +35,11 @@ macro_rules! route_table {
                 cfg.service(
                     actix_web::web::resource($path)
                         $( .route(actix_web::web::$method().to($handler)) )+
-                        .default_service(actix_web::web::to(
-                            $crate::routes::problem::method_not_allowed,
-                        )),
+                        .default_service(actix_web::web::to(|| {
+                            $crate::routes::problem::method_not_allowed(
+                                &[ $( stringify!($method) ),+ ],
+                            )
+                        })),
                 );
             )*
         }
@@ -45,6 +47,7 @@ macro_rules! route_table {
 }
 
 crate::route_table! {
+    "/openapi.json" => { get: crate::routes::openapi::document },
     "/users" => { get: users::list, post: users::create },
     // Before `/users/{id}`: the first resource that matches a path serves it.
     "/users/import" => { post: users::import },

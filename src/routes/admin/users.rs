@@ -35,6 +35,18 @@ const DEFAULT_PAGE: u32 = 100;
 
 /// `POST /admin/v1/users` → `201` + `Location` + the user (scope `admin:users:write`;
 /// `roles` also needs `admin:roles:assign`). Audited with the calling client.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users",
+    tag = "users",
+    request_body(content = CreateUserBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The user was created", body = UserView,
+         headers(("Location" = String, description = "The new user's URL"),
+                 ("ETag" = String, description = "The user's strong entity tag"))),
+        (status = 409, description = "The username is taken", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     caller: AdminCaller,
     req: HttpRequest,
@@ -59,6 +71,16 @@ pub async fn create(
 
 /// `GET /admin/v1/users/{id}` → the user with its `ETag` (scope `admin:users:read`); an
 /// unknown id, or one that is not a UUID, is `404`.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 200, description = "The user", body = UserView,
+         headers(("ETag" = String, description = "The user's strong entity tag"))),
+    )
+)]
 pub async fn get(
     caller: AdminCaller,
     id: web::Path<String>,
@@ -79,6 +101,22 @@ pub async fn get(
 /// `Link: <...>; rel="next"` (RFC 8288) when there is a next page (admin-api.md §1).
 /// The cursor is the last username of the page, base64url: the next page starts after
 /// it, so a user inserted meanwhile is neither skipped nor repeated.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/users",
+    tag = "users",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Users per page (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("username_prefix" = Option<String>, Query, description = "Only usernames starting with this"),
+        ("role" = Option<String>, Query, description = "Only users with this role"),
+        ("disabled" = Option<bool>, Query, description = "Only disabled (true) or enabled (false) users"),
+    ),
+    responses(
+        (status = 200, description = "A page of users ordered by username", body = UsersPageView,
+         headers(("Link" = String, description = "RFC 8288 `rel=\"next\"` link to the next page, when there is one"))),
+    )
+)]
 pub async fn list(
     caller: AdminCaller,
     req: HttpRequest,
@@ -113,6 +151,21 @@ pub async fn list(
 /// `admin:roles:assign`) with a JSON merge patch (RFC 7396) of `roles`, `disabled`,
 /// `email`, `email_verified`, `name`, `given_name`, `family_name` → `200` with the user
 /// and its new `ETag`. `If-Match` not naming the current `ETag` is `412`.
+#[utoipa::path(
+    patch,
+    path = "/admin/v1/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)"), ("If-Match" = Option<String>, Header, description = "Write only if the user's current ETag is one of these (or `*`); otherwise 412")),
+    request_body(content(
+        (PatchUserBody = "application/merge-patch+json"),
+        (PatchUserBody = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The user as patched", body = UserView,
+         headers(("ETag" = String, description = "The user's new strong entity tag"))),
+        (status = 412, description = "If-Match does not name the current ETag", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn update(
     caller: AdminCaller,
     req: HttpRequest,
@@ -144,6 +197,17 @@ pub async fn update(
 /// `PUT /admin/v1/users/{id}/password` `{"password"}` or `{"password_hash"}` (scope
 /// `admin:users:write`) → `204`; every session of the user is revoked. `If-Match`
 /// honoured.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/users/{id}/password",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)"), ("If-Match" = Option<String>, Header, description = "Write only if the user's current ETag is one of these (or `*`); otherwise 412")),
+    request_body(content = SetPasswordBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The password was set; every session of the user is revoked"),
+        (status = 412, description = "If-Match does not name the current ETag", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn set_password(
     caller: AdminCaller,
     req: HttpRequest,
@@ -170,6 +234,16 @@ pub async fn set_password(
 /// `DELETE /admin/v1/users/{id}` (scope `admin:users:write`) → `204`; `404` when there
 /// is no such user. Every session and live access token is revoked, the username is
 /// free again, the audit trail keeps the id. `If-Match` honoured.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)"), ("If-Match" = Option<String>, Header, description = "Write only if the user's current ETag is one of these (or `*`); otherwise 412")),
+    responses(
+        (status = 204, description = "The user was deleted; every session and access token is revoked"),
+        (status = 412, description = "If-Match does not name the current ETag", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 pub async fn delete(
     caller: AdminCaller,
     req: HttpRequest,
@@ -195,6 +269,19 @@ pub async fn delete(
 /// `password`) → `200 {"created", "failed": [{"line", "status", "detail"}]}`, each line
 /// created or refused on its own (`409` for a taken name). A line giving `roles`
 /// without `admin:roles:assign` is `403` for the whole request, nothing created.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users/import",
+    tag = "users",
+    request_body(
+        content = String,
+        content_type = "application/x-ndjson",
+        description = "One user per line (at most 10,000 lines, 8 MiB): the members of                        `CreateUser` with `password_hash`, never `password`"
+    ),
+    responses(
+        (status = 200, description = "Each line created or refused on its own", body = ImportView),
+    )
+)]
 pub async fn import(
     caller: AdminCaller,
     req: HttpRequest,
@@ -463,20 +550,26 @@ fn parse_credential(object: Map<String, Value>) -> Result<Credential, Problem> {
     }
 }
 
-#[derive(Serialize)]
-struct UsersPageView<'a> {
+/// A page of `GET /users` (admin-api.md §1).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UsersPage)]
+pub struct UsersPageView<'a> {
     items: Vec<UserView<'a>>,
     next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ImportView {
+/// What `POST /users/import` did.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ImportReport)]
+pub struct ImportView {
     created: usize,
     failed: Vec<LineView>,
 }
 
-#[derive(Serialize)]
-struct LineView {
+/// A refused line: its number (from 1), `400` (invalid) or `409` (taken), and why.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ImportFailure)]
+pub struct LineView {
     line: usize,
     status: u16,
     detail: String,
@@ -484,8 +577,9 @@ struct LineView {
 
 /// The user representation of admin-api.md §2: absent optional members omitted, never
 /// `null`; never a hash.
-#[derive(Serialize)]
-struct UserView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
+pub struct UserView<'a> {
     id: Uuid,
     username: &'a str,
     roles: &'a [String],
@@ -533,6 +627,56 @@ fn represent(mut response: HttpResponseBuilder, user: &User) -> HttpResponse {
     response
         .insert_header((ETAG, etag(user)))
         .json(UserView::of(user))
+}
+
+/// The body of `POST /admin/v1/users`, for the OpenAPI document (the handler parses the
+/// object itself to refuse unknown members and report every bad one).
+#[derive(utoipa::ToSchema)]
+#[schema(as = CreateUser)]
+#[allow(dead_code)]
+pub struct CreateUserBody {
+    username: String,
+    /// A new password (the CLI's rules); give this or `password_hash`.
+    password: Option<String>,
+    /// An existing hash in PHC or modular-crypt form (argon2, bcrypt, pbkdf2, scrypt).
+    password_hash: Option<String>,
+    roles: Option<Vec<String>>,
+    disabled: Option<bool>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+}
+
+/// The body of `PATCH /admin/v1/users/{id}`, for the OpenAPI document: a JSON merge
+/// patch (RFC 7396); `null` removes an optional member. Parsed by hand (`parse_patch`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = PatchUser)]
+#[allow(dead_code)]
+pub struct PatchUserBody {
+    /// Needs the scope `admin:roles:assign` too; `null` is `[]`.
+    roles: Option<Vec<String>>,
+    /// `true` revokes every session and access token of the user; `null` is `false`.
+    disabled: Option<bool>,
+    email: Option<String>,
+    /// `null` is `false`.
+    email_verified: Option<bool>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+}
+
+/// The body of `PUT /admin/v1/users/{id}/password`, for the OpenAPI document: exactly
+/// one of the two members.
+#[derive(utoipa::ToSchema)]
+#[schema(as = SetPassword)]
+#[allow(dead_code)]
+pub struct SetPasswordBody {
+    /// A new password (the CLI's rules).
+    password: Option<String>,
+    /// An existing hash in PHC or modular-crypt form (argon2, bcrypt, pbkdf2, scrypt).
+    password_hash: Option<String>,
 }
 
 /// Every member a create body may have; any other is refused (no mass assignment).
