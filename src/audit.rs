@@ -267,6 +267,17 @@ impl Audit {
         }
     }
 
+    /// Records `events` in one write (an import's); a failure is logged and counted
+    /// once per event, never returned.
+    pub async fn record_all(&self, events: &[AuditEvent]) {
+        if let Err(e) = self.store.record_audits(events).await {
+            for _ in events {
+                self.metrics.audit_write_failed();
+            }
+            tracing::error!(error = %e, events = events.len(), "audit events not recorded");
+        }
+    }
+
     /// Deletes events older than the retention, every hour, until the task is aborted.
     pub async fn prune_loop(self) {
         let Some(retention) = self.retention else {

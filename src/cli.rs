@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::{
     refuse_default_client, AccountError, Accounts, Actor, AuditSink, ClientDraft, Credential,
-    Hashing, NewAccount,
+    Hashing, NewAccount, MAX_PAGE,
 };
 use crate::audit::{AuditEvent, AuditQuery, EventKind};
 use crate::config::{parse_duration, Settings};
@@ -23,7 +23,7 @@ use crate::domain::{
 use crate::keys::operations::{KeyListing, KeyOpError, KeyOperations};
 use crate::keys::{Algorithm, Kid};
 use crate::startup::{key_policy, open_store, Application};
-use crate::store::{KeyState, Profile, Store};
+use crate::store::{KeyState, Profile, Store, UsersQuery};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -465,6 +465,15 @@ impl AuditSink for WarnOnFailure {
     async fn record(&self, event: AuditEvent) {
         record(self.0.as_ref(), event).await;
     }
+
+    async fn record_all(&self, events: Vec<AuditEvent>) {
+        if let Err(e) = self.0.record_audits(&events).await {
+            eprintln!(
+                "warning: {} audit event(s) not recorded: {e:#}",
+                events.len()
+            );
+        }
+    }
 }
 
 /// The service behind the `user` and `client` commands, acting as the CLI.
@@ -518,7 +527,7 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot open {}", file.display()))?;
             let accounts = accounts(settings).await?;
             let report = accounts
-                .import_users(&actor, std::io::BufReader::new(input), now)
+                .import_users(&actor, std::io::BufReader::new(input), true, now)
                 .await?;
             println!("created {} user(s)", report.created);
             for failure in &report.failed {
@@ -567,10 +576,18 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
         }
         UserCommand::List => {
             let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
-            for user in accounts(settings).await?.list_users().await? {
-                // The profile columns come last, so the first five stay where scripts
-                // read them.
-                println!(
+            let accounts = accounts(settings).await?;
+            // Page by page, as the admin API lists them: never every user in memory.
+            let mut query = UsersQuery {
+                limit: MAX_PAGE,
+                ..UsersQuery::default()
+            };
+            loop {
+                let page = accounts.users_page(&query).await?;
+                for user in &page.items {
+                    // The profile columns come last, so the first five stay where scripts
+                    // read them.
+                    println!(
                     "{}\t{}\t{}\troles={}\tcreated={}\temail={}\temail_verified={}\tname={}\tgiven_name={}\tfamily_name={}",
                     user.id,
                     user.username,
@@ -583,6 +600,11 @@ async fn user(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
                     or_empty(&user.given_name),
                     or_empty(&user.family_name),
                 );
+                }
+                match page.next_after {
+                    Some(last) => query.after = Some(last),
+                    None => break,
+                }
             }
         }
     }

@@ -7,14 +7,17 @@
 //! `family_name`; any other member is refused (no mass assignment). Memory stays flat:
 //! the input is read one bounded line at a time and no user is held past its line.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Seek, SeekFrom};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
-use super::{AccountError, Accounts, Actor, Credential, NewAccount};
+use super::{AccountError, Accounts, Actor};
+use crate::audit::{AuditEvent, EventKind};
 use crate::domain::{Email, ImportedHash, PersonName, Role, Username};
-use crate::store::Profile;
+use crate::store::{NewUser, PasswordHash, Profile};
 
 /// Most lines (with content) in one import (admin-api.md §2).
 pub const MAX_LINES: usize = 10_000;
@@ -150,26 +153,47 @@ pub struct ImportReport {
     pub failed: Vec<LineFailure>,
 }
 
-/// Counts the lines with content, reading in the reader's chunks (flat memory).
-fn count_lines(reader: &mut impl BufRead) -> std::io::Result<usize> {
-    let (mut lines, mut content) = (0, false);
-    loop {
-        let chunk = reader.fill_buf()?;
-        if chunk.is_empty() {
-            break;
+/// What the first pass over an import found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Scan {
+    /// Lines with content (blank lines are skipped, not counted).
+    lines: usize,
+    /// Some line gives `roles` (not `null`).
+    sets_roles: bool,
+}
+
+/// Counts the lines with content and, when `look_for_roles`, whether any gives `roles`;
+/// one bounded line at a time (flat memory).
+fn scan(reader: &mut impl BufRead, look_for_roles: bool) -> std::io::Result<Scan> {
+    let mut found = Scan {
+        lines: 0,
+        sets_roles: false,
+    };
+    let mut buf = Vec::with_capacity(1024);
+    while let Some(fits) = read_line(reader, &mut buf)? {
+        let text = std::str::from_utf8(&buf).ok();
+        if fits && text.is_some_and(|t| t.trim().is_empty()) {
+            continue;
         }
-        for &byte in chunk {
-            if byte == b'\n' {
-                lines += usize::from(content);
-                content = false;
-            } else if !byte.is_ascii_whitespace() {
-                content = true;
+        found.lines += 1;
+        if look_for_roles && !found.sets_roles {
+            if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&buf) {
+                found.sets_roles = !matches!(object.get("roles"), None | Some(Value::Null));
             }
         }
-        let n = chunk.len();
-        reader.consume(n);
     }
-    Ok(lines + usize::from(content))
+    Ok(found)
+}
+
+/// Rows per multi-row insert: one round trip and one transaction per batch.
+pub const BATCH: usize = 500;
+
+/// Lines parsed and waiting for their batch's insert.
+#[derive(Default)]
+struct Batch {
+    lines: Vec<usize>,
+    users: Vec<NewUser>,
+    names: HashSet<String>,
 }
 
 /// Reads one line into `buf` (without its line ending), at most `MAX_LINE_BYTES`; a
@@ -208,22 +232,31 @@ fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Op
 }
 
 impl Accounts {
-    /// Imports NDJSON users from `input`: an input of more than `MAX_LINES` lines with
-    /// content is refused whole before anything is created (so it is read twice, hence
-    /// `Seek`); blank lines are skipped. Each line is created or refused on its own; a
-    /// database failure stops the import (`ImportStopped`). Reads are blocking: give it a
-    /// file (the CLI) or a body already in memory (the admin API).
+    /// Imports NDJSON users from `input`. An input of more than `MAX_LINES` lines with
+    /// content is refused whole before anything is created, and so is one where a line
+    /// gives `roles` when `may_assign_roles` is false (`RolesNotAllowed`); hence a first
+    /// pass (and `Seek`). Blank lines are skipped. Each line is created or refused on
+    /// its own, in batches of `BATCH` rows per insert (a taken username, by another user
+    /// or an earlier line, refuses that line only); a database failure stops the import
+    /// (`ImportStopped`). Reads are blocking: give it a file (the CLI) or a body already
+    /// in memory (the admin API).
     pub async fn import_users<R: BufRead + Seek + Send>(
         &self,
         actor: &Actor,
         mut input: R,
+        may_assign_roles: bool,
         now: DateTime<Utc>,
     ) -> Result<ImportReport, AccountError> {
-        if count_lines(&mut input).map_err(AccountError::Read)? > MAX_LINES {
+        let found = scan(&mut input, !may_assign_roles).map_err(AccountError::Read)?;
+        if found.lines > MAX_LINES {
             return Err(AccountError::TooManyLines);
+        }
+        if found.sets_roles {
+            return Err(AccountError::RolesNotAllowed);
         }
         input.seek(SeekFrom::Start(0)).map_err(AccountError::Read)?;
         let mut report = ImportReport::default();
+        let mut batch = Batch::default();
         let mut buf = Vec::with_capacity(1024);
         let mut line = 0;
         while let Some(fits) = read_line(&mut input, &mut buf).map_err(AccountError::Read)? {
@@ -253,32 +286,73 @@ impl Accounts {
                     continue;
                 }
             };
-            let new = NewAccount {
+            // A name twice in one batch: the earlier line goes in first, so the later
+            // one meets it as a taken name, as it would line by line.
+            if batch.users.len() == BATCH || batch.names.contains(record.username.as_str()) {
+                self.insert_batch(actor, &mut batch, &mut report, now)
+                    .await?;
+            }
+            batch.names.insert(record.username.as_str().to_owned());
+            batch.lines.push(line);
+            batch.users.push(NewUser {
                 username: record.username,
-                credential: Credential::Hash(record.password_hash),
+                password_hash: PasswordHash::from(record.password_hash),
                 roles: record.roles,
                 disabled: record.disabled,
                 profile: record.profile,
-            };
-            match self.create_user(actor, new, now).await {
-                Ok(_) => report.created += 1,
-                Err(e @ AccountError::UsernameTaken(_)) => report.failed.push(LineFailure {
+            });
+        }
+        self.insert_batch(actor, &mut batch, &mut report, now)
+            .await?;
+        report.failed.sort_by_key(|f| f.line);
+        Ok(report)
+    }
+
+    /// Inserts a batch in one statement, reports each of its lines, audits the users
+    /// created, and empties the batch.
+    async fn insert_batch(
+        &self,
+        actor: &Actor,
+        batch: &mut Batch,
+        report: &mut ImportReport,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        if batch.users.is_empty() {
+            return Ok(());
+        }
+        let created = match self.store.insert_users(&batch.users, now).await {
+            Ok(created) => created,
+            Err(e) => {
+                // The database failed: later lines would fail alike, so the import
+                // stops and says how far it got (no line of this batch was created).
+                return Err(AccountError::ImportStopped {
+                    line: batch.lines.first().copied().unwrap_or_default(),
+                    created: report.created,
+                    source: Box::new(AccountError::Store(e)),
+                });
+            }
+        };
+        let ids: HashMap<String, Uuid> = created.into_iter().map(|(id, n)| (n, id)).collect();
+        let mut events = Vec::with_capacity(ids.len());
+        for (line, user) in batch.lines.drain(..).zip(batch.users.drain(..)) {
+            match ids.get(user.username.as_str()) {
+                Some(id) => {
+                    report.created += 1;
+                    let event = AuditEvent::new(EventKind::UserAdded, now)
+                        .user(*id)
+                        .detail("password_hash_imported");
+                    events.push(actor.on_user_event(event));
+                }
+                None => report.failed.push(LineFailure {
                     line,
                     kind: FailureKind::Conflict,
-                    detail: e.to_string(),
+                    detail: AccountError::UsernameTaken(user.username).to_string(),
                 }),
-                Err(other) => {
-                    // The database (or the hashing pool) failed: later lines would fail
-                    // alike, so the import stops and says how far it got.
-                    return Err(AccountError::ImportStopped {
-                        line,
-                        created: report.created,
-                        source: Box::new(other),
-                    });
-                }
             }
         }
-        Ok(report)
+        batch.names.clear();
+        self.audit.record_all(events).await;
+        Ok(())
     }
 }
 
@@ -375,7 +449,12 @@ mod tests {
     #[test]
     fn lines_are_counted_by_content_and_read_bounded() {
         let text = b"a\n\n  \nb\r\nc";
-        assert_eq!(count_lines(&mut &text[..]).unwrap(), 3);
+        let found = scan(&mut &text[..], true).unwrap();
+        assert_eq!(found.lines, 3);
+        assert!(!found.sets_roles);
+        let text = b"{\"roles\":null}\n{\"username\":\"a\",\"roles\":[]}\n";
+        assert!(scan(&mut &text[..], true).unwrap().sets_roles);
+        assert!(!scan(&mut &text[..], false).unwrap().sets_roles);
         let mut long = vec![b'x'; MAX_LINE_BYTES + 10];
         long.extend_from_slice(b"\nnext\n");
         let mut reader = &long[..];

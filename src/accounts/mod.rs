@@ -19,18 +19,22 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::audit::{Audit, AuditEvent, EventKind};
 use crate::auth::{hash_password, HashPool, PoolError};
 use crate::clients::Client;
 use crate::config::{PasswordSettings, Settings};
 use crate::domain::{
-    Audience, ClientId, ClientSecret, GrantType, ImportedHash, Password, Role, Scopes, Username,
+    Audience, ClientId, ClientSecret, Email, GrantType, ImportedHash, Password, PersonName, Role,
+    Scopes, Username,
 };
 use crate::revocation::Revocations;
 use crate::store::{
-    NewUser, PasswordHash, Profile, RevokeReason, Revoking, Store, StoreError, User,
+    NewUser, PasswordHash, Profile, RevokeReason, Revoking, Store, StoreError, User, UserChanges,
+    UsersQuery,
 };
 
 pub use import::{FailureKind, ImportRecord, ImportReport, LineFailure};
@@ -85,12 +89,23 @@ impl Actor {
 #[async_trait]
 pub trait AuditSink: Send + Sync {
     async fn record(&self, event: AuditEvent);
+
+    /// Records several events (an import's); one at a time unless the sink does better.
+    async fn record_all(&self, events: Vec<AuditEvent>) {
+        for event in events {
+            self.record(event).await;
+        }
+    }
 }
 
 #[async_trait]
 impl AuditSink for Audit {
     async fn record(&self, event: AuditEvent) {
         Audit::record(self, event).await;
+    }
+
+    async fn record_all(&self, events: Vec<AuditEvent>) {
+        Audit::record_all(self, &events).await;
     }
 }
 
@@ -120,6 +135,139 @@ pub enum Credential {
     /// user's first login.
     Hash(ImportedHash),
 }
+
+/// A user's version as a strong entity tag (RFC 9110 §8.8.3), the admin API's `ETag`:
+/// it changes on every change, as the store moves `updated_at` forward on each write
+/// (`next_version`), so a digest of the id and `updated_at` at full precision.
+pub fn etag(user: &User) -> String {
+    let digest = Sha256::new()
+        .chain_update(user.id.as_bytes())
+        .chain_update(
+            user.updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        )
+        .finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// A write's precondition on the user's version (RFC 9110 §13.1.1 `If-Match`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any current version (the user exists).
+    Any,
+    /// One of these entity tags, compared strongly (a weak tag never matches).
+    Tags(Vec<String>),
+}
+
+impl IfMatch {
+    pub fn admits(&self, user: &User) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Tags(tags) => {
+                let current = etag(user);
+                tags.contains(&current)
+            }
+        }
+    }
+}
+
+/// The `updated_at` of a write following `previous`: now (at the stores' microsecond
+/// precision), or a microsecond past `previous` when the clock has not moved on, so the
+/// version always changes.
+fn next_version(now: DateTime<Utc>, previous: DateTime<Utc>) -> DateTime<Utc> {
+    let now = now.trunc_subsecs(6);
+    let floor = previous.trunc_subsecs(6) + chrono::Duration::microseconds(1);
+    now.max(floor)
+}
+
+/// A merge patch of a user (RFC 7396, admin-api.md §2 `PATCH /users/{id}`): `None`
+/// leaves a member alone; `Some(None)` removes an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    pub roles: Option<Vec<Role>>,
+    pub disabled: Option<bool>,
+    pub email: Option<Option<Email>>,
+    pub email_verified: Option<bool>,
+    pub name: Option<Option<PersonName>>,
+    pub given_name: Option<Option<PersonName>>,
+    pub family_name: Option<Option<PersonName>>,
+}
+
+impl UserPatch {
+    /// Disables or enables, and nothing else (`authd user disable|enable`).
+    pub fn disabled(disabled: bool) -> Self {
+        Self {
+            disabled: Some(disabled),
+            ..Self::default()
+        }
+    }
+
+    /// The members as they are to be: `current` with the patch applied.
+    fn apply(&self, current: &User) -> UserChanges {
+        let mut changes = UserChanges::from(current);
+        let text = |v: &Option<PersonName>| v.as_ref().map(|n| n.as_str().to_owned());
+        if let Some(roles) = &self.roles {
+            changes.roles = roles.iter().map(|r| r.as_str().to_owned()).collect();
+        }
+        if let Some(disabled) = self.disabled {
+            changes.disabled = disabled;
+        }
+        if let Some(email) = &self.email {
+            changes.email = email.as_ref().map(|e| e.as_str().to_owned());
+        }
+        if let Some(verified) = self.email_verified {
+            changes.email_verified = verified;
+        }
+        if let Some(name) = &self.name {
+            changes.name = text(name);
+        }
+        if let Some(name) = &self.given_name {
+            changes.given_name = text(name);
+        }
+        if let Some(name) = &self.family_name {
+            changes.family_name = text(name);
+        }
+        changes
+    }
+
+    /// The members given other than `disabled` (which has events of its own), for the
+    /// `user_updated` event: names only, never values.
+    fn profile_members(&self) -> Vec<&'static str> {
+        [
+            ("roles", self.roles.is_some()),
+            ("email", self.email.is_some()),
+            ("email_verified", self.email_verified.is_some()),
+            ("name", self.name.is_some()),
+            ("given_name", self.given_name.is_some()),
+            ("family_name", self.family_name.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(member, given)| given.then_some(member))
+        .collect()
+    }
+}
+
+/// A user after a change, and how many sessions the change revoked.
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub user: User,
+    pub revoked: usize,
+}
+
+/// One page of users and, when there are more, the last username of this page (what
+/// the next page starts after).
+#[derive(Debug, Clone)]
+pub struct UsersPage {
+    pub items: Vec<User>,
+    pub next_after: Option<String>,
+}
+
+/// Most users in one page (admin-api.md §1).
+pub const MAX_PAGE: u32 = 500;
+
+/// How often an unconditional update re-reads a user that changed under it.
+const UPDATE_ATTEMPTS: usize = 8;
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -154,6 +302,12 @@ pub enum AccountError {
     /// The throttle's shared state (Redis) did not answer.
     #[error("throttle state unavailable")]
     ThrottleUnavailable(#[source] anyhow::Error),
+    /// Setting roles needs a right the caller lacks (the admin API's `admin:roles:assign`).
+    #[error("setting roles is not allowed to this caller")]
+    RolesNotAllowed,
+    /// Concurrent writes kept changing the user under an unconditional update.
+    #[error("the user kept changing; try again")]
+    Contended,
     #[error("client {0} already exists")]
     ClientTaken(ClientId),
     #[error("no client named {0}")]
@@ -171,8 +325,9 @@ pub enum AccountError {
     /// The client has no previous secret that still works.
     #[error("client {0} has no previous secret")]
     NoPreviousSecret(ClientId),
-    /// The caller's version (`If-Match`) is not the current one: nothing was changed.
-    #[error("the client changed since the version the caller names")]
+    /// The caller's version (`If-Match`) of a user or client is not the current one:
+    /// nothing was changed.
+    #[error("the resource changed since the version the caller names")]
     PreconditionFailed,
     /// An import file longer than `import::MAX_LINES` is refused whole.
     #[error("the import has more than {max} lines: split it", max = import::MAX_LINES)]
@@ -428,8 +583,33 @@ impl Accounts {
         Ok(user)
     }
 
-    /// Sets a new password (or imported hash) and revokes every session of the user;
-    /// returns how many sessions were revoked.
+    /// The user named `username`, or `NoSuchUser`.
+    async fn user_named(&self, username: &Username) -> Result<User, AccountError> {
+        self.store
+            .user_by_username(username)
+            .await?
+            .ok_or_else(|| AccountError::NoSuchUser(username.clone()))
+    }
+
+    /// The user `id` if it passes `expected`: `UnknownUser`, or `PreconditionFailed`.
+    async fn user_as_expected(
+        &self,
+        id: Uuid,
+        expected: Option<&IfMatch>,
+    ) -> Result<User, AccountError> {
+        let user = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(AccountError::UnknownUser(id))?;
+        if expected.is_some_and(|e| !e.admits(&user)) {
+            return Err(AccountError::PreconditionFailed);
+        }
+        Ok(user)
+    }
+
+    /// Sets a new password (or imported hash) by name (`authd user passwd`); see
+    /// `set_password_of`.
     pub async fn set_password(
         &self,
         actor: &Actor,
@@ -437,27 +617,51 @@ impl Accounts {
         credential: Credential,
         now: DateTime<Utc>,
     ) -> Result<usize, AccountError> {
+        let user = self.user_named(username).await?;
+        self.set_password_of(actor, user.id, credential, None, now)
+            .await
+    }
+
+    /// Sets a new password (or imported hash) of user `id`, if it passes `expected`, and
+    /// revokes every session of the user; returns how many sessions were revoked.
+    pub async fn set_password_of(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        credential: Credential,
+        expected: Option<&IfMatch>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AccountError> {
+        // The precondition is checked before the (costly) hashing, and again by the
+        // write itself against the version read here.
+        let user = self.user_as_expected(id, expected).await?;
         let hash = match credential {
             Credential::Password(password) => self.hashing.hash(password).await?,
             Credential::Hash(hash) => PasswordHash::from(hash),
         };
-        let revoking = self.revoking(RevokeReason::PasswordChanged, now);
-        let Some(revoked) = self.store.set_password(username, &hash, revoking).await? else {
-            return Err(AccountError::NoSuchUser(username.clone()));
+        let at = next_version(now, user.updated_at);
+        let revoking = self.revoking(RevokeReason::PasswordChanged, at);
+        let version = expected.map(|_| user.updated_at);
+        let Some(revoked) = self
+            .store
+            .set_password(id, &hash, version, revoking)
+            .await?
+        else {
+            return Err(match expected {
+                Some(_) => AccountError::PreconditionFailed,
+                None => AccountError::UnknownUser(id),
+            });
         };
-        self.record_user(
-            actor,
-            EventKind::PasswordChanged,
-            username,
-            revoked.len(),
-            now,
-        )
-        .await;
+        let event = AuditEvent::new(EventKind::PasswordChanged, now)
+            .user(id)
+            .detail(format!("sessions_revoked={}", revoked.len()));
+        self.audit.record(actor.on_user_event(event)).await;
         Ok(revoked.len())
     }
 
     /// Disables (revoking every session and live access token of the user) or enables
-    /// a user; returns how many sessions were revoked.
+    /// a user by name (`authd user disable|enable`); returns how many sessions were
+    /// revoked.
     pub async fn set_disabled(
         &self,
         actor: &Actor,
@@ -465,57 +669,141 @@ impl Accounts {
         disabled: bool,
         now: DateTime<Utc>,
     ) -> Result<usize, AccountError> {
-        let revoking = self.revoking(RevokeReason::UserDisabled, now);
-        let Some(revoked) = self
-            .store
-            .set_disabled(username, disabled, revoking)
-            .await?
-        else {
-            return Err(AccountError::NoSuchUser(username.clone()));
-        };
-        let kind = if disabled {
-            EventKind::UserDisabled
-        } else {
-            EventKind::UserEnabled
-        };
-        self.record_user(actor, kind, username, revoked.len(), now)
-            .await;
-        Ok(revoked.len())
+        let user = self.user_named(username).await?;
+        let updated = self
+            .update_user(actor, user.id, &UserPatch::disabled(disabled), None, now)
+            .await?;
+        Ok(updated.revoked)
     }
 
-    /// Deletes a user: every session and live access token is revoked as by disabling,
-    /// then the user is gone and the username free. The audit event keeps the id.
-    /// Returns how many sessions were revoked.
+    /// Applies a merge patch to user `id` if it passes `expected` (else
+    /// `PreconditionFailed`; without `expected` the write is unconditional). The write is
+    /// conditional on the version read, so a concurrent change is never overwritten:
+    /// with `expected` it is `PreconditionFailed`, without, the patch is applied again
+    /// to the newer version. A user left disabled loses every session and live access
+    /// token in the same transaction. Audited: `user_updated` naming the members given
+    /// (other than `disabled`), and `user_disabled`/`user_enabled` when that changed.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        patch: &UserPatch,
+        expected: Option<&IfMatch>,
+        now: DateTime<Utc>,
+    ) -> Result<Updated, AccountError> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.user_as_expected(id, expected).await?;
+            let changes = patch.apply(&current);
+            if changes == UserChanges::from(&current) {
+                // Nothing changes: no write, no new version, no event.
+                return Ok(Updated {
+                    user: current,
+                    revoked: 0,
+                });
+            }
+            let at = next_version(now, current.updated_at);
+            let revoking = self.revoking(RevokeReason::UserDisabled, at);
+            let Some((user, revoked)) = self
+                .store
+                .update_user(id, &changes, current.updated_at, revoking)
+                .await?
+            else {
+                if expected.is_some() {
+                    return Err(AccountError::PreconditionFailed);
+                }
+                continue;
+            };
+            let members = patch.profile_members();
+            if !members.is_empty() {
+                let event = AuditEvent::new(EventKind::UserUpdated, now)
+                    .user(id)
+                    .detail(format!("members={}", members.join(",")));
+                self.audit.record(actor.on_user_event(event)).await;
+            }
+            if patch.disabled.is_some() && current.disabled != user.disabled {
+                let kind = if user.disabled {
+                    EventKind::UserDisabled
+                } else {
+                    EventKind::UserEnabled
+                };
+                let event = AuditEvent::new(kind, now)
+                    .user(id)
+                    .detail(format!("sessions_revoked={}", revoked.len()));
+                self.audit.record(actor.on_user_event(event)).await;
+            }
+            return Ok(Updated {
+                user,
+                revoked: revoked.len(),
+            });
+        }
+        Err(AccountError::Contended)
+    }
+
+    /// Deletes a user by name (`authd user delete`); see `delete_user_by_id`.
     pub async fn delete_user(
         &self,
         actor: &Actor,
         username: &Username,
         now: DateTime<Utc>,
     ) -> Result<usize, AccountError> {
-        let Some(user) = self.store.user_by_username(username).await? else {
-            return Err(AccountError::NoSuchUser(username.clone()));
-        };
-        let revoking = self.revoking(RevokeReason::UserDeleted, now);
+        let user = self.user_named(username).await?;
         // By id: if the name was deleted and taken again since the read, nothing is
         // deleted rather than the newcomer.
-        let Some(revoked) = self.store.delete_user(user.id, revoking).await? else {
-            return Err(AccountError::NoSuchUser(username.clone()));
+        match self.delete_user_by_id(actor, user.id, None, now).await {
+            Err(AccountError::UnknownUser(_)) => Err(AccountError::NoSuchUser(username.clone())),
+            other => other,
+        }
+    }
+
+    /// Deletes user `id` if it passes `expected`: every session and live access token
+    /// is revoked as by disabling, then the user is gone and the username free. The
+    /// audit event keeps the id. Returns how many sessions were revoked.
+    pub async fn delete_user_by_id(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected: Option<&IfMatch>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AccountError> {
+        let user = self.user_as_expected(id, expected).await?;
+        let revoking = self.revoking(RevokeReason::UserDeleted, now);
+        let version = expected.map(|_| user.updated_at);
+        let Some(revoked) = self.store.delete_user(id, version, revoking).await? else {
+            return Err(match expected {
+                Some(_) => AccountError::PreconditionFailed,
+                None => AccountError::UnknownUser(id),
+            });
         };
         let event = AuditEvent::new(EventKind::UserDeleted, now)
-            .user(user.id)
+            .user(id)
             .detail(format!("sessions_revoked={}", revoked.len()));
         self.audit.record(actor.on_user_event(event)).await;
         Ok(revoked.len())
     }
 
     /// One user by id; `None` when there is none.
-    pub async fn user(&self, id: uuid::Uuid) -> Result<Option<User>, AccountError> {
+    pub async fn user(&self, id: Uuid) -> Result<Option<User>, AccountError> {
         Ok(self.store.user_by_id(id).await?)
     }
 
-    /// Every user, by username.
-    pub async fn list_users(&self) -> Result<Vec<User>, AccountError> {
-        Ok(self.store.list_users().await?)
+    /// One page of users by username (`query.limit` of them, 1 to `MAX_PAGE`; the
+    /// caller checks the range): one row more is read to know whether a next page
+    /// exists, never more.
+    pub async fn users_page(&self, query: &UsersQuery) -> Result<UsersPage, AccountError> {
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let mut items = self
+            .store
+            .users_page(&UsersQuery {
+                limit: limit + 1,
+                ..query.clone()
+            })
+            .await?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_after = more
+            .then(|| items.last().map(|u| u.username.clone()))
+            .flatten();
+        Ok(UsersPage { items, next_after })
     }
 
     /// Registers a client from a checked draft with its secret (confidential) or none
@@ -736,25 +1024,5 @@ impl Accounts {
             .client_by_id(id.as_str())
             .await?
             .ok_or_else(|| AccountError::NoSuchClient(id.clone()))
-    }
-
-    /// Records an event about a user changed by name, with the sessions it revoked.
-    async fn record_user(
-        &self,
-        actor: &Actor,
-        kind: EventKind,
-        username: &Username,
-        revoked: usize,
-        now: DateTime<Utc>,
-    ) {
-        let mut event = AuditEvent::new(kind, now).detail(format!("sessions_revoked={revoked}"));
-        event.user_id = self
-            .store
-            .user_by_username(username)
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.id);
-        self.audit.record(actor.on_user_event(event)).await;
     }
 }

@@ -106,24 +106,35 @@ pub async fn read_bytes(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<web::BytesMut, BodyError> {
+    read_bytes_up_to(req, payload, MAX_BODY_BYTES, BODY_TIMEOUT).await
+}
+
+/// The raw body, at most `max` bytes, within `timeout`: `read_bytes` with another limit
+/// (the admin API's import takes up to 8 MiB).
+pub async fn read_bytes_up_to(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max: usize,
+    timeout: Duration,
+) -> Result<web::BytesMut, BodyError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|len| len > max as u64) {
         return Err(BodyError::TooLarge);
     }
-    tokio::time::timeout(BODY_TIMEOUT, read_limited(payload))
+    tokio::time::timeout(timeout, read_limited(payload, max))
         .await
         .map_err(|_| BodyError::TimedOut)?
 }
 
-async fn read_limited(mut payload: web::Payload) -> Result<web::BytesMut, BodyError> {
+async fn read_limited(mut payload: web::Payload, max: usize) -> Result<web::BytesMut, BodyError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > max {
             return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);

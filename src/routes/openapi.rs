@@ -32,8 +32,13 @@ use super::{account, admin};
     ),
     paths(
         document,
+        admin::users::list,
         admin::users::create,
+        admin::users::import,
         admin::users::get,
+        admin::users::update,
+        admin::users::delete,
+        admin::users::set_password,
         admin::sessions::list,
         admin::sessions::end_all,
         admin::sessions::end,

@@ -421,8 +421,7 @@ impl From<AccountError> for Problem {
                 tracing::warn!(error = %cause, "throttle state unavailable");
                 Self::unavailable(2)
             }
-            | AccountError::NoSuchClient(_)
-            | AccountError::NoPreviousSecret(_) => Self::not_found(),
+            AccountError::NoSuchClient(_) | AccountError::NoPreviousSecret(_) => Self::not_found(),
             AccountError::ClientTaken(_) => {
                 Self::new(Kind::ClientIdTaken, "the client id is already taken")
             }
@@ -444,8 +443,27 @@ impl From<AccountError> for Problem {
             ),
             AccountError::PreconditionFailed => Self::new(
                 Kind::PreconditionFailed,
-                "If-Match does not name the current version",
+                "the resource changed: If-Match does not name its current ETag",
             ),
+            AccountError::RolesNotAllowed => {
+                Self::insufficient_scope(crate::routes::admin::scope::ROLES_ASSIGN)
+            }
+            AccountError::Contended => Self::unavailable(1),
+            AccountError::TooManyLines => Self::new(
+                Kind::InvalidRequest,
+                format!(
+                    "the import has more than {} lines: split it",
+                    crate::accounts::import::MAX_LINES
+                ),
+            ),
+            AccountError::ImportStopped {
+                line,
+                created,
+                source,
+            } => {
+                tracing::error!(line, created, "import stopped by a failure");
+                (*source).into()
+            }
             AccountError::Hash(e) => e.into(),
             AccountError::Store(e) => e.into(),
             other => {
@@ -493,7 +511,7 @@ mod tests {
 
     #[test]
     fn a_5xx_detail_is_opaque() {
-        let p: Problem = AccountError::TooManyLines.into();
+        let p: Problem = AccountError::Read(std::io::Error::other("disk on fire")).into();
         assert_eq!(p.kind, Kind::Internal);
         assert_eq!(p.detail, "internal error");
     }

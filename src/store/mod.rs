@@ -146,6 +146,46 @@ pub struct NewUser {
     pub profile: Profile,
 }
 
+/// Which users a page holds (admin-api.md §1, §2 `GET /users`): ordered by username,
+/// those after `after` (the last username of the previous page) that match every filter
+/// given, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct UsersQuery {
+    pub after: Option<String>,
+    /// Names starting with this (a prefix of a valid name is a valid name).
+    pub username_prefix: Option<Username>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub limit: u32,
+}
+
+/// Every mutable member of a user, as it is to be after a change (a merge patch applied
+/// to the version read): all but the username, the password and the times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserChanges {
+    pub roles: Vec<String>,
+    pub disabled: bool,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+}
+
+impl From<&User> for UserChanges {
+    fn from(user: &User) -> Self {
+        Self {
+            roles: user.roles.clone(),
+            disabled: user.disabled,
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            name: user.name.clone(),
+            given_name: user.given_name.clone(),
+            family_name: user.family_name.clone(),
+        }
+    }
+}
+
 /// The optional profile members of a user (admin-api.md §2), validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Profile {
@@ -527,15 +567,37 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, new: NewUser, now: DateTime<Utc>) -> Result<User, StoreError>;
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
-    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
-    /// Sets a new password and revokes every family of the user, in one transaction;
-    /// `None` when no such user, else the revoked family ids.
+    /// One page of users ordered by username (`UsersQuery`), at most `limit` rows.
+    async fn users_page(&self, query: &UsersQuery) -> Result<Vec<User>, StoreError>;
+    /// Creates `users` in one statement at `now`, skipping any whose username is taken
+    /// (by another user or an earlier one of `users`); returns those created.
+    async fn insert_users(
+        &self,
+        users: &[NewUser],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, String)>, StoreError>;
+    /// Sets a new password and revokes every family of the user, in one transaction, only
+    /// if the user's `updated_at` is still `expected` (when given); `updated_at` and
+    /// `password_changed_at` become `revoking.at`. `None` when no row matched, else the
+    /// revoked family ids.
     async fn set_password(
         &self,
-        username: &Username,
+        id: Uuid,
         hash: &PasswordHash,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError>;
+    /// Replaces the user's mutable members with `changes` only if its `updated_at` is
+    /// still `expected`, setting it to `revoking.at`; a user left disabled has every family
+    /// revoked in the same transaction. `None` when no row matched, else the user as it
+    /// now is and the revoked family ids.
+    async fn update_user(
+        &self,
+        id: Uuid,
+        changes: &UserChanges,
+        expected: DateTime<Utc>,
+        revoking: Revoking,
+    ) -> Result<Option<(User, Vec<Uuid>)>, StoreError>;
     /// Replaces `old` with `new` (same password, newer parameters) only if `old` is
     /// still the stored hash, so a concurrent password change is never undone.
     async fn upgrade_password_hash(
@@ -545,22 +607,15 @@ pub trait Store: Send + Sync + 'static {
         new: &PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// Sets the disabled flag; disabling also revokes every family of the user, in one
-    /// transaction. `None` when no such user, else the revoked family ids.
-    async fn set_disabled(
-        &self,
-        username: &Username,
-        disabled: bool,
-        revoking: Revoking,
-    ) -> Result<Option<Vec<Uuid>>, StoreError>;
 
     /// Deletes a user after revoking every family of theirs (so their access tokens
-    /// die by `sid`), in one transaction; the username is free again. The audit trail
-    /// keeps the id (it has no foreign key). `None` when no such user, else the revoked
-    /// family ids.
+    /// die by `sid`), in one transaction, only if its `updated_at` is still `expected`
+    /// (when given); the username is free again. The audit trail keeps the id (it has no
+    /// foreign key). `None` when no row matched, else the revoked family ids.
     async fn delete_user(
         &self,
         id: Uuid,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError>;
 
@@ -698,6 +753,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends one event to the audit trail.
     async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends events to the audit trail, in as few round trips as the database allows.
+    async fn record_audits(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
     /// Audit events matching `query`, newest first.
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.audit_page(&AuditPageQuery::from(query.clone())).await

@@ -15,7 +15,7 @@ use super::sql::{
 use super::{
     ClaimOutcome, ClientParts, ClientsVersion, Family, IdempotencyClaim, IdempotencyRow, KeyRecord,
     KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow, RevokeReason,
-    Revoking, Rotation, Store, StoreError, StoredResponse, User,
+    Revoking, Rotation, Store, StoreError, StoredResponse, User, UserChanges, UsersQuery,
 };
 use crate::audit::{AuditEvent, AuditPageQuery, AuditRecord};
 use crate::clients::Client;
@@ -132,35 +132,106 @@ impl Store for PgStore {
         Ok(row.map(User::from))
     }
 
-    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows: Vec<UserRow> = sqlx::query_as(&format!(
-            "select {USER_COLUMNS} from users order by username"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+    async fn users_page(&self, query: &UsersQuery) -> Result<Vec<User>, StoreError> {
+        let sql = sql::users_page(query, "{} = any(roles)");
+        let mut q = sqlx::query_as::<_, UserRow>(&sql).bind(i64::from(query.limit));
+        if let Some(after) = &query.after {
+            q = q.bind(after);
+        }
+        if let Some(prefix) = &query.username_prefix {
+            let chars = i32::try_from(prefix.as_str().chars().count()).unwrap_or(i32::MAX);
+            q = q.bind(prefix.as_str()).bind(chars);
+        }
+        if let Some(role) = &query.role {
+            q = q.bind(role.as_str());
+        }
+        if let Some(disabled) = query.disabled {
+            q = q.bind(disabled);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn insert_users(
+        &self,
+        users: &[NewUser],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = sql::insert_users(users.len());
+        let mut q = sqlx::query_as::<_, (Uuid, String)>(&sql).bind(now);
+        for new in users {
+            let roles: Vec<&str> = new.roles.iter().map(|r| r.as_str()).collect();
+            q = q
+                .bind(Uuid::new_v4())
+                .bind(new.username.as_str())
+                .bind(&new.password_hash.0)
+                .bind(roles)
+                .bind(new.disabled)
+                .bind(new.profile.email.as_ref().map(Email::as_str))
+                .bind(new.profile.email_verified)
+                .bind(new.profile.name.as_ref().map(PersonName::as_str))
+                .bind(new.profile.given_name.as_ref().map(PersonName::as_str))
+                .bind(new.profile.family_name.as_ref().map(PersonName::as_str));
+        }
+        Ok(q.fetch_all(&self.pool).await?)
     }
 
     async fn set_password(
         &self,
-        username: &Username,
+        id: Uuid,
         hash: &PasswordHash,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let user: Option<(Uuid,)> = sqlx::query_as(
-            "update users set password_hash = $2, password_changed_at = $3, updated_at = $3
-             where username = $1 returning id",
-        )
-        .bind(username.as_str())
-        .bind(&hash.0)
-        .bind(revoking.at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((id,)) = user else { return Ok(None) };
+        let user: Option<(Uuid,)> = sqlx::query_as(sql::SET_PASSWORD)
+            .bind(id)
+            .bind(&hash.0)
+            .bind(revoking.at)
+            .bind(expected)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if user.is_none() {
+            return Ok(None);
+        }
         let revoked = revoke_user_families(&mut tx, id, revoking).await?;
         tx.commit().await?;
         Ok(Some(revoked))
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        changes: &UserChanges,
+        expected: DateTime<Utc>,
+        revoking: Revoking,
+    ) -> Result<Option<(User, Vec<Uuid>)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("{} returning {USER_COLUMNS}", sql::UPDATE_USER))
+                .bind(id)
+                .bind(expected)
+                .bind(&changes.roles)
+                .bind(changes.disabled)
+                .bind(changes.email.as_deref())
+                .bind(changes.email_verified)
+                .bind(changes.name.as_deref())
+                .bind(changes.given_name.as_deref())
+                .bind(changes.family_name.as_deref())
+                .bind(revoking.at)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let revoked = if changes.disabled {
+            revoke_user_families(&mut tx, id, revoking).await?
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        Ok(Some((row.into(), revoked)))
     }
 
     async fn upgrade_password_hash(
@@ -183,42 +254,20 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn set_disabled(
-        &self,
-        username: &Username,
-        disabled: bool,
-        revoking: Revoking,
-    ) -> Result<Option<Vec<Uuid>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let user: Option<(Uuid,)> = sqlx::query_as(
-            "update users set disabled = $2, updated_at = $3 where username = $1 returning id",
-        )
-        .bind(username.as_str())
-        .bind(disabled)
-        .bind(revoking.at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((id,)) = user else { return Ok(None) };
-        let revoked = if disabled {
-            revoke_user_families(&mut tx, id, revoking).await?
-        } else {
-            Vec::new()
-        };
-        tx.commit().await?;
-        Ok(Some(revoked))
-    }
-
     async fn delete_user(
         &self,
         id: Uuid,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Revoked first: the families' rows go with the user (on delete cascade), but the
-        // `sid` revocations they record stay until every access token has expired.
+        // `sid` revocations they record stay until every access token has expired. When
+        // the delete matches nothing the transaction rolls back, revocations included.
         let revoked = revoke_user_families(&mut tx, id, revoking).await?;
-        let deleted = sqlx::query("delete from users where id = $1")
+        let deleted = sqlx::query(sql::DELETE_USER)
             .bind(id)
+            .bind(expected)
             .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() == 0 {
@@ -703,6 +752,35 @@ impl Store for PgStore {
         .bind(event.jti.as_deref())
         .bind(event.source.map(|ip| ip.to_string()))
         .bind(event.detail.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_audits(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        // One statement for the lot: unnest of parallel arrays, one bind each.
+        if events.is_empty() {
+            return Ok(());
+        }
+        let column = |f: &dyn Fn(&AuditEvent) -> Option<String>| -> Vec<Option<String>> {
+            events.iter().map(f).collect()
+        };
+        let at: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
+        let user_ids: Vec<Option<Uuid>> = events.iter().map(|e| e.user_id).collect();
+        let sids: Vec<Option<Uuid>> = events.iter().map(|e| e.sid).collect();
+        sqlx::query(
+            "insert into audit_events (occurred_at, event, user_id, client_id, sid, jti, source, detail)
+             select * from unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::text[],
+                                  $5::uuid[], $6::text[], $7::text[], $8::text[])",
+        )
+        .bind(at)
+        .bind(column(&|e| Some(e.kind.as_str().to_owned())))
+        .bind(user_ids)
+        .bind(column(&|e| e.client_id.clone()))
+        .bind(sids)
+        .bind(column(&|e| e.jti.clone()))
+        .bind(column(&|e| e.source.map(|ip| ip.to_string())))
+        .bind(column(&|e| e.detail.clone()))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -23,7 +23,7 @@ use super::sql::{
 use super::{
     ClaimOutcome, ClientParts, ClientsVersion, Family, IdempotencyClaim, IdempotencyRow, KeyRecord,
     KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow, RevokeReason,
-    Revoking, Rotation, Store, StoreError, StoredResponse, User,
+    Revoking, Rotation, Store, StoreError, StoredResponse, User, UserChanges, UsersQuery,
 };
 use crate::audit::{AuditEvent, AuditPageQuery, AuditRecord};
 use crate::clients::Client;
@@ -209,35 +209,132 @@ impl Store for SqliteStore {
         row.map(User::try_from).transpose()
     }
 
-    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows: Vec<UserRow> = sqlx::query_as(&format!(
-            "select {USER_COLUMNS} from users order by username"
-        ))
-        .fetch_all(&self.readers)
-        .await?;
+    async fn users_page(&self, query: &UsersQuery) -> Result<Vec<User>, StoreError> {
+        // Roles are a JSON array of strings here.
+        let sql = sql::users_page(
+            query,
+            "exists (select 1 from json_each(users.roles) where json_each.value = {})",
+        );
+        let mut q = sqlx::query_as::<_, UserRow>(&sql).bind(i64::from(query.limit));
+        if let Some(after) = &query.after {
+            q = q.bind(after);
+        }
+        if let Some(prefix) = &query.username_prefix {
+            let chars = i64::try_from(prefix.as_str().chars().count()).unwrap_or(i64::MAX);
+            q = q.bind(prefix.as_str()).bind(chars);
+        }
+        if let Some(role) = &query.role {
+            q = q.bind(role.as_str());
+        }
+        if let Some(disabled) = query.disabled {
+            q = q.bind(disabled);
+        }
+        let rows = q.fetch_all(&self.readers).await?;
         rows.into_iter().map(User::try_from).collect()
+    }
+
+    async fn insert_users(
+        &self,
+        users: &[NewUser],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = sql::insert_users(users.len());
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(now);
+        for new in users {
+            let roles: Vec<&str> = new.roles.iter().map(|r| r.as_str()).collect();
+            q = q
+                .bind(Uuid::new_v4().to_string())
+                .bind(new.username.as_str())
+                .bind(new.password_hash.0.clone())
+                .bind(json_array(&roles)?)
+                .bind(new.disabled)
+                .bind(new.profile.email.as_ref().map(|e| e.as_str().to_owned()))
+                .bind(new.profile.email_verified)
+                .bind(new.profile.name.as_ref().map(|n| n.as_str().to_owned()))
+                .bind(
+                    new.profile
+                        .given_name
+                        .as_ref()
+                        .map(|n| n.as_str().to_owned()),
+                )
+                .bind(
+                    new.profile
+                        .family_name
+                        .as_ref()
+                        .map(|n| n.as_str().to_owned()),
+                );
+        }
+        let mut tx = self.write_tx().await?;
+        let rows = q.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|(id, username)| {
+                Ok((
+                    Uuid::parse_str(&id).map_err(|e| StoreError::Other(e.into()))?,
+                    username,
+                ))
+            })
+            .collect()
     }
 
     async fn set_password(
         &self,
-        username: &Username,
+        id: Uuid,
         hash: &PasswordHash,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let user: Option<(String,)> = sqlx::query_as(
-            "update users set password_hash = ?2, password_changed_at = ?3, updated_at = ?3
-             where username = ?1 returning id",
-        )
-        .bind(username.as_str())
-        .bind(&hash.0)
-        .bind(revoking.at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((id,)) = user else { return Ok(None) };
+        let id = id.to_string();
+        let user: Option<(String,)> = sqlx::query_as(sql::SET_PASSWORD)
+            .bind(&id)
+            .bind(&hash.0)
+            .bind(revoking.at)
+            .bind(expected)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if user.is_none() {
+            return Ok(None);
+        }
         let revoked = revoke_user_families(&mut tx, &id, revoking).await?;
         tx.commit().await?;
         Ok(Some(revoked))
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        changes: &UserChanges,
+        expected: DateTime<Utc>,
+        revoking: Revoking,
+    ) -> Result<Option<(User, Vec<Uuid>)>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let id = id.to_string();
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("{} returning {USER_COLUMNS}", sql::UPDATE_USER))
+                .bind(&id)
+                .bind(expected)
+                .bind(json_array(&changes.roles)?)
+                .bind(changes.disabled)
+                .bind(changes.email.as_deref())
+                .bind(changes.email_verified)
+                .bind(changes.name.as_deref())
+                .bind(changes.given_name.as_deref())
+                .bind(changes.family_name.as_deref())
+                .bind(revoking.at)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let revoked = if changes.disabled {
+            revoke_user_families(&mut tx, &id, revoking).await?
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        Ok(Some((row.try_into()?, revoked)))
     }
 
     async fn upgrade_password_hash(
@@ -260,43 +357,21 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn set_disabled(
-        &self,
-        username: &Username,
-        disabled: bool,
-        revoking: Revoking,
-    ) -> Result<Option<Vec<Uuid>>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let user: Option<(String,)> = sqlx::query_as(
-            "update users set disabled = ?2, updated_at = ?3 where username = ?1 returning id",
-        )
-        .bind(username.as_str())
-        .bind(disabled)
-        .bind(revoking.at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((id,)) = user else { return Ok(None) };
-        let revoked = if disabled {
-            revoke_user_families(&mut tx, &id, revoking).await?
-        } else {
-            Vec::new()
-        };
-        tx.commit().await?;
-        Ok(Some(revoked))
-    }
-
     async fn delete_user(
         &self,
         id: Uuid,
+        expected: Option<DateTime<Utc>>,
         revoking: Revoking,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
         let mut tx = self.write_tx().await?;
         let id = id.to_string();
         // Revoked first: the families' rows go with the user (on delete cascade), but the
-        // `sid` revocations they record stay until every access token has expired.
+        // `sid` revocations they record stay until every access token has expired. When
+        // the delete matches nothing the transaction rolls back, revocations included.
         let revoked = revoke_user_families(&mut tx, &id, revoking).await?;
-        let deleted = sqlx::query("delete from users where id = ?1")
+        let deleted = sqlx::query(sql::DELETE_USER)
             .bind(&id)
+            .bind(expected)
             .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() == 0 {
@@ -790,6 +865,32 @@ impl Store for SqliteStore {
         .bind(event.detail.as_deref())
         .execute(&self.writer)
         .await?;
+        Ok(())
+    }
+
+    async fn record_audits(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        // One write transaction for the lot: SQLite's cost is the commit, not the insert.
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        for event in events {
+            sqlx::query(
+                "insert into audit_events (occurred_at, event, user_id, client_id, sid, jti, source, detail)
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .bind(event.at)
+            .bind(event.kind.as_str())
+            .bind(event.user_id.map(|id| id.to_string()))
+            .bind(event.client_id.as_deref())
+            .bind(event.sid.map(|id| id.to_string()))
+            .bind(event.jti.as_deref())
+            .bind(event.source.map(|ip| ip.to_string()))
+            .bind(event.detail.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

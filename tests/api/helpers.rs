@@ -355,6 +355,29 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Disables a user directly in the store (revoking every session of theirs), as the
+    /// CLI's `user disable` does.
+    pub async fn disable_user(&self, name: &str) {
+        let user = self
+            .store
+            .user_by_username(&Username::parse(name).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut changes = authd::store::UserChanges::from(&user);
+        changes.disabled = true;
+        self.store
+            .update_user(
+                user.id,
+                &changes,
+                user.updated_at,
+                self.revoking(authd::store::RevokeReason::UserDisabled),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -623,16 +646,34 @@ pub fn run_cli(
         }
     }
     drop(pipe);
+    // Drained while it runs: a command writing more than a pipe holds would otherwise
+    // block on its output and never exit.
+    let drain = |mut from: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut from, &mut out).unwrap();
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     // Bounded: a command that should exit but serves instead fails the test, not hangs it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
             panic!("authd {args:?} did not exit within 60 s");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
-    child.wait_with_output().unwrap()
 }
 
 /// The JSON of a base64url JWT segment.

@@ -166,14 +166,7 @@ async fn revoked_tokens_are_inactive_by_jti_sid_and_user() {
     // honours it within 5 s (spec §4).
     let by_user = app.login("alice", PASSWORD).await;
     assert_eq!(introspect(&app, &rs, &by_user).await["active"], true);
-    app.store
-        .set_disabled(
-            &authd::domain::Username::parse("alice").unwrap(),
-            true,
-            app.revoking(authd::store::RevokeReason::UserDisabled),
-        )
-        .await
-        .unwrap();
+    app.disable_user("alice").await;
     let inactive =
         within_five_seconds(async || introspect(&app, &rs, &by_user).await["active"] != true).await;
     assert!(inactive, "still active 5 s after the user was disabled");

@@ -5,10 +5,11 @@
 mod account;
 mod accounts;
 mod admin;
-mod admin_sessions;
 mod admin_clients;
 mod admin_keys_audit;
+mod admin_sessions;
 mod admin_users;
+mod admin_users_more;
 mod audit;
 mod cli;
 mod client_cli;

@@ -132,14 +132,7 @@ async fn wrong_password_unknown_user_and_disabled_user_get_byte_identical_bodies
     let app = spawn_app().await;
     app.add_user("alice", PASSWORD, &[]).await;
     app.add_user("bob", PASSWORD, &[]).await;
-    app.store
-        .set_disabled(
-            &authd::domain::Username::parse("bob").unwrap(),
-            true,
-            app.revoking(authd::store::RevokeReason::UserDisabled),
-        )
-        .await
-        .unwrap();
+    app.disable_user("bob").await;
 
     let mut bodies = Vec::new();
     for (username, password) in [

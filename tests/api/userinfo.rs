@@ -67,13 +67,6 @@ async fn a_disabled_users_token_is_rejected() {
     let app = spawn_app().await;
     app.add_user("alice", PASSWORD, &[]).await;
     let token = app.login("alice", PASSWORD).await;
-    app.store
-        .set_disabled(
-            &authd::domain::Username::parse("alice").unwrap(),
-            true,
-            app.revoking(authd::store::RevokeReason::UserDisabled),
-        )
-        .await
-        .unwrap();
+    app.disable_user("alice").await;
     assert_eq!(app.userinfo(&token).await.status(), 401);
 }

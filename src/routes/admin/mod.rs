@@ -3,9 +3,9 @@
 
 pub mod audit;
 pub mod auth;
-pub mod sessions;
 pub mod clients;
 pub mod keys;
+pub mod sessions;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -64,8 +64,11 @@ macro_rules! route_table {
 
 crate::route_table! {
     "/openapi.json" => { get: crate::routes::openapi::document },
-    "/users" => { post: users::create },
-    "/users/{id}" => { get: users::get },
+    "/users" => { get: users::list, post: users::create },
+    // Before `/users/{id}`: the first resource that matches a path serves it.
+    "/users/import" => { post: users::import },
+    "/users/{id}" => { get: users::get, patch: users::update, delete: users::delete },
+    "/users/{id}/password" => { put: users::set_password },
     "/users/{id}/sessions" => { get: sessions::list, delete: sessions::end_all },
     "/sessions/{sid}" => { delete: sessions::end },
     "/clients" => { get: clients::list, post: clients::create },
@@ -102,8 +105,9 @@ pub async fn read_json_bytes(
     Ok(body::read_bytes(req, payload).await?.freeze())
 }
 
-/// A `PATCH` body: an RFC 7396 merge patch, `application/merge-patch+json` or
-/// `application/json` (admin-api.md §1), else as `read_json_object`.
+/// A `PATCH` body (admin-api.md §1): a JSON merge patch (RFC 7396) that is an object,
+/// as `application/json` or `application/merge-patch+json`, otherwise as
+/// `read_json_object`.
 pub async fn read_merge_patch(
     req: &HttpRequest,
     payload: web::Payload,

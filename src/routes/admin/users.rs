@@ -1,21 +1,38 @@
-//! `/admin/v1/users` (admin-api.md §2): create a user, read one.
+//! `/admin/v1/users` (admin-api.md §2): create, import, list, read, patch, delete users
+//! and set their passwords. Handlers parse and shape; the rules are the `Accounts`
+//! service's, shared with the CLI.
 
-use actix_web::http::header::{ETAG, LOCATION};
+use std::io::Cursor;
+use std::time::Duration;
+
+use actix_web::http::header::ETAG;
+use actix_web::http::header::{IF_MATCH, LINK, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::AdminCaller;
-use super::{parse_json_object, read_json_bytes, scope};
-use crate::accounts::{Actor, Credential, NewAccount};
+use super::{parse_json_object, read_json_bytes, read_json_object, read_merge_patch, scope};
+use crate::accounts::{
+    etag, Actor, Credential, FailureKind, IfMatch, NewAccount, UserPatch, MAX_PAGE,
+};
 use crate::domain::{Email, ImportedHash, Password, PersonName, Role, Username};
+use crate::routes::body::{self, BodyError};
 use crate::routes::idempotency::idempotent;
-use crate::routes::problem::{FieldError, Problem};
+use crate::routes::problem::{FieldError, Kind, Problem};
 use crate::startup::AppState;
-use crate::store::{Profile, User};
+use crate::store::{Profile, User, UsersQuery};
+
+/// Largest import body (admin-api.md §1).
+pub const MAX_IMPORT_BYTES: usize = 8 * 1024 * 1024;
+/// A slow client has this long to send an import.
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(60);
+/// `GET /users` without `limit` (admin-api.md §1).
+const DEFAULT_PAGE: u32 = 100;
 
 /// `POST /admin/v1/users` → `201` + `Location` + the user (scope `admin:users:write`;
 /// `roles` also needs `admin:roles:assign`). Audited with the calling client. With an
@@ -94,6 +111,485 @@ pub async fn get(
     Ok(represent(HttpResponse::Ok(), &user))
 }
 
+/// `GET /admin/v1/users?limit&cursor&username_prefix&role&disabled` (scope
+/// `admin:users:read`) → `{"items", "next_cursor"}` ordered by username, with
+/// `Link: <...>; rel="next"` (RFC 8288) when there is a next page (admin-api.md §1).
+/// The cursor is the last username of the page, base64url: the next page starts after
+/// it, so a user inserted meanwhile is neither skipped nor repeated.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/users",
+    tag = "users",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Users per page (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("username_prefix" = Option<String>, Query, description = "Only usernames starting with this"),
+        ("role" = Option<String>, Query, description = "Only users with this role"),
+        ("disabled" = Option<bool>, Query, description = "Only disabled (true) or enabled (false) users"),
+    ),
+    responses(
+        (status = 200, description = "A page of users ordered by username", body = UsersPageView,
+         headers(("Link" = String, description = "RFC 8288 `rel=\"next\"` link to the next page, when there is one"))),
+    )
+)]
+pub async fn list(
+    caller: AdminCaller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    caller.require(scope::USERS_READ)?;
+    let params = ListParams::parse(req.query_string())?;
+    let page = state.accounts.users_page(&params.query).await?;
+    let next_cursor = page
+        .next_after
+        .as_deref()
+        .map(|last| URL_SAFE_NO_PAD.encode(last));
+    let mut response = HttpResponse::Ok();
+    if let Some(cursor) = &next_cursor {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &params.kept {
+            query.append_pair(name, value);
+        }
+        query.append_pair("cursor", cursor);
+        response.insert_header((
+            LINK,
+            format!("</admin/v1/users?{}>; rel=\"next\"", query.finish()),
+        ));
+    }
+    Ok(response.json(UsersPageView {
+        items: page.items.iter().map(UserView::of).collect(),
+        next_cursor,
+    }))
+}
+
+/// `PATCH /admin/v1/users/{id}` (scope `admin:users:write`; `roles` also
+/// `admin:roles:assign`) with a JSON merge patch (RFC 7396) of `roles`, `disabled`,
+/// `email`, `email_verified`, `name`, `given_name`, `family_name` → `200` with the user
+/// and its new `ETag`. `If-Match` not naming the current `ETag` is `412`.
+#[utoipa::path(
+    patch,
+    path = "/admin/v1/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)"), ("If-Match" = Option<String>, Header, description = "Write only if the user's current ETag is one of these (or `*`); otherwise 412")),
+    request_body(content(
+        (PatchUserBody = "application/merge-patch+json"),
+        (PatchUserBody = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The user as patched", body = UserView,
+         headers(("ETag" = String, description = "The user's new strong entity tag"))),
+        (status = 412, description = "If-Match does not name the current ETag", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update(
+    caller: AdminCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    caller.require(scope::USERS_WRITE)?;
+    let id = user_id(&id)?;
+    let object = read_merge_patch(&req, payload).await?;
+    let sets_roles = object.contains_key("roles");
+    let patch = parse_patch(object)?;
+    if sets_roles {
+        caller.require(scope::ROLES_ASSIGN)?;
+    }
+    let updated = state
+        .accounts
+        .update_user(
+            &Actor::Client(caller.client_id),
+            id,
+            &patch,
+            if_match(&req).as_ref(),
+            Utc::now(),
+        )
+        .await?;
+    Ok(represent(HttpResponse::Ok(), &updated.user))
+}
+
+/// `PUT /admin/v1/users/{id}/password` `{"password"}` or `{"password_hash"}` (scope
+/// `admin:users:write`) → `204`; every session of the user is revoked. `If-Match`
+/// honoured.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/users/{id}/password",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)"), ("If-Match" = Option<String>, Header, description = "Write only if the user's current ETag is one of these (or `*`); otherwise 412")),
+    request_body(content = SetPasswordBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The password was set; every session of the user is revoked"),
+        (status = 412, description = "If-Match does not name the current ETag", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_password(
+    caller: AdminCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    caller.require(scope::USERS_WRITE)?;
+    let id = user_id(&id)?;
+    let credential = parse_credential(read_json_object(&req, payload).await?)?;
+    state
+        .accounts
+        .set_password_of(
+            &Actor::Client(caller.client_id),
+            id,
+            credential,
+            if_match(&req).as_ref(),
+            Utc::now(),
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /admin/v1/users/{id}` (scope `admin:users:write`) → `204`; `404` when there
+/// is no such user. Every session and live access token is revoked, the username is
+/// free again, the audit trail keeps the id. `If-Match` honoured.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id (a UUID)"), ("If-Match" = Option<String>, Header, description = "Write only if the user's current ETag is one of these (or `*`); otherwise 412")),
+    responses(
+        (status = 204, description = "The user was deleted; every session and access token is revoked"),
+        (status = 412, description = "If-Match does not name the current ETag", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete(
+    caller: AdminCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    caller.require(scope::USERS_WRITE)?;
+    let id = user_id(&id)?;
+    state
+        .accounts
+        .delete_user_by_id(
+            &Actor::Client(caller.client_id),
+            id,
+            if_match(&req).as_ref(),
+            Utc::now(),
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/v1/users/import` (scope `admin:users:write`): `application/x-ndjson`,
+/// at most 8 MiB and 10,000 lines, one user per line with `password_hash` (never a
+/// `password`) → `200 {"created", "failed": [{"line", "status", "detail"}]}`, each line
+/// created or refused on its own (`409` for a taken name). A line giving `roles`
+/// without `admin:roles:assign` is `403` for the whole request, nothing created.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users/import",
+    tag = "users",
+    request_body(
+        content = String,
+        content_type = "application/x-ndjson",
+        description = "One user per line (at most 10,000 lines, 8 MiB): the members of                        `CreateUser` with `password_hash`, never `password`"
+    ),
+    responses(
+        (status = 200, description = "Each line created or refused on its own", body = ImportView),
+    )
+)]
+pub async fn import(
+    caller: AdminCaller,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Problem> {
+    caller.require(scope::USERS_WRITE)?;
+    if body::media_type(&req).as_deref() != Some("application/x-ndjson") {
+        return Err(Problem::new(
+            Kind::UnsupportedMediaType,
+            "content type must be application/x-ndjson",
+        ));
+    }
+    let bytes = body::read_bytes_up_to(&req, payload, MAX_IMPORT_BYTES, IMPORT_TIMEOUT)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => Problem::new(
+                Kind::PayloadTooLarge,
+                format!("an import is at most {MAX_IMPORT_BYTES} bytes"),
+            ),
+            other => other.into(),
+        })?;
+    let may_assign_roles = caller.scopes.contains(scope::ROLES_ASSIGN);
+    let report = state
+        .accounts
+        .import_users(
+            &Actor::Client(caller.client_id),
+            Cursor::new(bytes.freeze()),
+            may_assign_roles,
+            Utc::now(),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(ImportView {
+        created: report.created,
+        failed: report
+            .failed
+            .into_iter()
+            .map(|f| LineView {
+                line: f.line,
+                status: match f.kind {
+                    FailureKind::Invalid => 400,
+                    FailureKind::Conflict => 409,
+                },
+                detail: f.detail,
+            })
+            .collect(),
+    }))
+}
+
+/// A user id from the path: not a UUID is no such user.
+fn user_id(raw: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(raw).map_err(|_| Problem::not_found())
+}
+
+/// `If-Match` (RFC 9110 §13.1.1): `*`, or the entity tags listed (in any number of
+/// header lines); absent, the write is unconditional. A weak tag is kept as written
+/// and never matches (strong comparison), nor does anything malformed.
+fn if_match(req: &HttpRequest) -> Option<IfMatch> {
+    let mut tags = Vec::new();
+    let mut any = false;
+    for value in req.headers().get_all(IF_MATCH) {
+        let Ok(value) = value.to_str() else {
+            tags.push(String::new());
+            continue;
+        };
+        for tag in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if tag == "*" {
+                any = true;
+            } else {
+                tags.push(tag.to_owned());
+            }
+        }
+    }
+    match (any, tags.is_empty()) {
+        (true, true) => Some(IfMatch::Any),
+        (false, true) if req.headers().get(IF_MATCH).is_none() => None,
+        _ => Some(IfMatch::Tags(tags)),
+    }
+}
+
+/// The query of `GET /users`, parsed; `kept` is every parameter but `cursor`, as given,
+/// for the `Link` to the next page.
+struct ListParams {
+    query: UsersQuery,
+    kept: Vec<(String, String)>,
+}
+
+impl ListParams {
+    fn parse(raw: &str) -> Result<Self, Problem> {
+        let mut query = UsersQuery {
+            limit: DEFAULT_PAGE,
+            ..UsersQuery::default()
+        };
+        let mut kept = Vec::new();
+        let mut seen = Vec::new();
+        let mut errors = Vec::new();
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            let field: String = name.chars().take(64).collect();
+            if seen.contains(&field) {
+                errors.push(FieldError::new(field, "given more than once"));
+                continue;
+            }
+            seen.push(field.clone());
+            let outcome = match name.as_ref() {
+                "limit" => value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .map(|n| query.limit = n)
+                    .ok_or_else(|| format!("limit must be an integer from 1 to {MAX_PAGE}")),
+                "cursor" => decode_cursor(&value).map(|after| query.after = Some(after)),
+                "username_prefix" => Username::parse(&value)
+                    .map(|p| query.username_prefix = Some(p))
+                    .map_err(|e| format!("username_prefix: {e}")),
+                "role" => Role::parse(&value).map(|r| query.role = Some(r)),
+                "disabled" => match value.as_ref() {
+                    "true" | "false" => {
+                        query.disabled = Some(value == "true");
+                        Ok(())
+                    }
+                    _ => Err("disabled must be true or false".to_owned()),
+                },
+                _ => Err("unknown query parameter".to_owned()),
+            };
+            match outcome {
+                Err(detail) => errors.push(FieldError::new(field, detail)),
+                Ok(()) if name != "cursor" => kept.push((name.into_owned(), value.into_owned())),
+                Ok(()) => {}
+            }
+        }
+        if !errors.is_empty() {
+            let mut problem = Problem::invalid_fields(errors);
+            problem.detail = "the query has invalid parameters".to_owned();
+            return Err(problem);
+        }
+        Ok(Self { query, kept })
+    }
+}
+
+/// A cursor is a username (normalized, as stored) in base64url without padding.
+fn decode_cursor(raw: &str) -> Result<String, String> {
+    let malformed = || "cursor is malformed: use next_cursor as given".to_owned();
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| malformed())?;
+    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
+    match Username::parse(&text) {
+        Ok(name) if name.as_str() == text => Ok(text),
+        _ => Err(malformed()),
+    }
+}
+
+/// Every member a merge patch may have (admin-api.md §2); others are refused.
+const PATCH_MEMBERS: [&str; 7] = [
+    "roles",
+    "disabled",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+];
+
+/// Parses a merge patch: `null` removes an optional member (`roles` becomes `[]`,
+/// `disabled` and `email_verified` false). One error per bad member; no detail repeats
+/// a value.
+fn parse_patch(object: Map<String, Value>) -> Result<UserPatch, Problem> {
+    let mut errors = Vec::new();
+    let mut patch = UserPatch::default();
+    for (member, value) in object {
+        let mut fail = |detail: String| errors.push(FieldError::new(member.as_str(), detail));
+        match member.as_str() {
+            "roles" => match value {
+                Value::Null => patch.roles = Some(Vec::new()),
+                Value::Array(items) => match items
+                    .iter()
+                    .map(|item| match item {
+                        Value::String(role) => Role::parse(role),
+                        _ => Err("roles must be an array of strings".to_owned()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(roles) => patch.roles = Some(roles),
+                    Err(e) => fail(e),
+                },
+                _ => fail("roles must be an array of strings or null".to_owned()),
+            },
+            "disabled" | "email_verified" => {
+                let flag = match value {
+                    Value::Null => false,
+                    Value::Bool(b) => b,
+                    _ => {
+                        fail(format!("{member} must be true, false or null"));
+                        continue;
+                    }
+                };
+                if member == "disabled" {
+                    patch.disabled = Some(flag);
+                } else {
+                    patch.email_verified = Some(flag);
+                }
+            }
+            "email" => match value {
+                Value::Null => patch.email = Some(None),
+                Value::String(raw) => match Email::parse(&raw) {
+                    Ok(email) => patch.email = Some(Some(email)),
+                    Err(e) => fail(e),
+                },
+                _ => fail("email must be a string or null".to_owned()),
+            },
+            "name" | "given_name" | "family_name" => {
+                let parsed = match value {
+                    Value::Null => None,
+                    Value::String(raw) => match PersonName::parse(&raw, &member) {
+                        Ok(name) => Some(name),
+                        Err(e) => {
+                            fail(e);
+                            continue;
+                        }
+                    },
+                    _ => {
+                        fail(format!("{member} must be a string or null"));
+                        continue;
+                    }
+                };
+                match member.as_str() {
+                    "name" => patch.name = Some(parsed),
+                    "given_name" => patch.given_name = Some(parsed),
+                    _ => patch.family_name = Some(parsed),
+                }
+            }
+            _ => {
+                let shown: String = member.chars().take(64).collect();
+                errors.push(FieldError::new(
+                    shown,
+                    format!(
+                        "unknown member; a patch may have {}",
+                        PATCH_MEMBERS.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(patch)
+    } else {
+        Err(Problem::invalid_fields(errors))
+    }
+}
+
+/// Parses `{"password"}` or `{"password_hash"}`, nothing else.
+fn parse_credential(object: Map<String, Value>) -> Result<Credential, Problem> {
+    let unknown: Vec<FieldError> = object
+        .keys()
+        .filter(|k| !["password", "password_hash"].contains(&k.as_str()))
+        .map(|k| FieldError::new(k.chars().take(64).collect::<String>(), "unknown member"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Problem::invalid_fields(unknown));
+    }
+    let mut f = Fields {
+        object,
+        errors: Vec::new(),
+    };
+    match f.credential() {
+        Some(credential) if f.errors.is_empty() => Ok(credential),
+        _ => Err(Problem::invalid_fields(f.errors)),
+    }
+}
+
+/// A page of `GET /users` (admin-api.md §1).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UsersPage)]
+pub struct UsersPageView<'a> {
+    items: Vec<UserView<'a>>,
+    next_cursor: Option<String>,
+}
+
+/// What `POST /users/import` did.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ImportReport)]
+pub struct ImportView {
+    created: usize,
+    failed: Vec<LineView>,
+}
+
+/// A refused line: its number (from 1), `400` (invalid) or `409` (taken), and why.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ImportFailure)]
+pub struct LineView {
+    line: usize,
+    status: u16,
+    detail: String,
+}
+
 /// The user representation of admin-api.md §2: absent optional members omitted, never
 /// `null`; never a hash.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -122,32 +618,30 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A strong ETag (RFC 9110 §8.8.3) that changes on every change: the store bumps
-/// `updated_at` on each write, so a digest of the id and `updated_at` (full precision).
-fn etag(user: &User) -> String {
-    let digest = Sha256::new()
-        .chain_update(user.id.as_bytes())
-        .chain_update(user.updated_at.to_rfc3339_opts(SecondsFormat::Nanos, true))
-        .finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+impl<'a> UserView<'a> {
+    fn of(user: &'a User) -> Self {
+        Self {
+            id: user.id,
+            username: &user.username,
+            roles: &user.roles,
+            disabled: user.disabled,
+            email: user.email.as_deref(),
+            email_verified: user.email_verified,
+            name: user.name.as_deref(),
+            given_name: user.given_name.as_deref(),
+            family_name: user.family_name.as_deref(),
+            created_at: timestamp(user.created_at),
+            updated_at: timestamp(user.updated_at),
+            password_changed_at: timestamp(user.password_changed_at),
+        }
+    }
 }
 
+/// The user with its strong `ETag` (RFC 9110 §8.8.3), the version `If-Match` names.
 fn represent(mut response: HttpResponseBuilder, user: &User) -> HttpResponse {
-    response.insert_header((ETAG, etag(user))).json(UserView {
-        id: user.id,
-        username: &user.username,
-        roles: &user.roles,
-        disabled: user.disabled,
-        email: user.email.as_deref(),
-        email_verified: user.email_verified,
-        name: user.name.as_deref(),
-        given_name: user.given_name.as_deref(),
-        family_name: user.family_name.as_deref(),
-        created_at: timestamp(user.created_at),
-        updated_at: timestamp(user.updated_at),
-        password_changed_at: timestamp(user.password_changed_at),
-    })
+    response
+        .insert_header((ETAG, etag(user)))
+        .json(UserView::of(user))
 }
 
 /// The body of `POST /admin/v1/users`, for the OpenAPI document (the handler parses the
@@ -168,6 +662,36 @@ pub struct CreateUserBody {
     name: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
+}
+
+/// The body of `PATCH /admin/v1/users/{id}`, for the OpenAPI document: a JSON merge
+/// patch (RFC 7396); `null` removes an optional member. Parsed by hand (`parse_patch`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = PatchUser)]
+#[allow(dead_code)]
+pub struct PatchUserBody {
+    /// Needs the scope `admin:roles:assign` too; `null` is `[]`.
+    roles: Option<Vec<String>>,
+    /// `true` revokes every session and access token of the user; `null` is `false`.
+    disabled: Option<bool>,
+    email: Option<String>,
+    /// `null` is `false`.
+    email_verified: Option<bool>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+}
+
+/// The body of `PUT /admin/v1/users/{id}/password`, for the OpenAPI document: exactly
+/// one of the two members.
+#[derive(utoipa::ToSchema)]
+#[schema(as = SetPassword)]
+#[allow(dead_code)]
+pub struct SetPasswordBody {
+    /// A new password (the CLI's rules).
+    password: Option<String>,
+    /// An existing hash in PHC or modular-crypt form (argon2, bcrypt, pbkdf2, scrypt).
+    password_hash: Option<String>,
 }
 
 /// Every member a create body may have; any other is refused (no mass assignment).
