@@ -2,6 +2,7 @@
 //! through `parse` before any logic runs. No I/O here.
 
 mod audience;
+mod client;
 mod client_id;
 mod client_secret;
 mod email;
@@ -11,9 +12,11 @@ mod password;
 mod person_name;
 mod role;
 mod scope;
+mod signing;
 mod username;
 
 pub use audience::Audience;
+pub use client::{Client, PreviousSecret};
 pub use client_id::ClientId;
 pub use client_secret::{ClientSecret, SecretDigest};
 pub use email::Email;
@@ -23,4 +26,5 @@ pub use password::Password;
 pub use person_name::PersonName;
 pub use role::Role;
 pub use scope::Scopes;
+pub use signing::{Algorithm, Kid};
 pub use username::Username;

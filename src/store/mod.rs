@@ -28,7 +28,13 @@
 //! function would carry wrapper types and per-dialect trait bounds, more code than the
 //! binding it saves. Both databases stay first-class: every integration test runs on
 //! SQLite by default and on Postgres + Redis in CI.
+//!
+//! The types a store speaks are below it: value types and `Client` in `domain/`, the
+//! audit trail's records in `audit_trail.rs`. The store imports nothing from the services
+//! that use it (`audit`, `clients`, `keys`), which re-export those types where their
+//! callers always found them.
 
+mod audit_trail;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -40,14 +46,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::{AuditEvent, AuditPageQuery, AuditQuery, AuditRecord};
-use crate::clients::{Client, PreviousSecret};
 use crate::config::{DatabaseKind, DatabaseSettings};
 use crate::domain::{
-    ClientId, Email, GrantType, ImportedHash, PersonName, Role, Scopes, SecretDigest, Username,
+    Algorithm, Client, ClientId, Email, GrantType, ImportedHash, Kid, PersonName, PreviousSecret,
+    Role, Scopes, SecretDigest, Username,
 };
-use crate::keys::{Algorithm, Kid};
 
+pub use audit_trail::{
+    AuditCursor, AuditEvent, AuditPageQuery, AuditQuery, AuditRecord, EventKind,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

@@ -12,15 +12,15 @@ use super::sql::{
     self, CLIENT_COLUMNS, REMOVE_PREVIOUS_CLIENT_SECRET, ROTATE_CLIENT_SECRET, UPDATE_CLIENT,
     USER_COLUMNS,
 };
+use super::{AuditEvent, AuditPageQuery, AuditRecord};
 use super::{
     ClaimOutcome, ClientParts, ClientsVersion, Family, IdempotencyClaim, IdempotencyRow, KeyRecord,
     KeyRow, NewUser, PasswordHash, Revocation, RevocationKind, RevocationRow, RevokeReason,
     Revoking, Rotation, Store, StoreError, StoredResponse, User, UserChanges, UsersQuery,
 };
-use crate::audit::{AuditEvent, AuditPageQuery, AuditRecord};
-use crate::clients::Client;
+use crate::domain::Client;
+use crate::domain::Kid;
 use crate::domain::{Email, PersonName, SecretDigest, Username};
-use crate::keys::Kid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
