@@ -178,6 +178,87 @@ pub(super) fn insert_users(rows: usize) -> String {
     )
 }
 
+// ---- statements both backends had written twice, moved here when the seam was decided ----
+
+/// Promotes the waiting key.
+pub(super) const ACTIVATE_KEY: &str =
+    "update signing_keys set state = 'active', activated_at = $2 where kid = $1 and state = 'next'";
+
+/// What changes whenever a client is added, changed or removed.
+pub(super) const CLIENTS_VERSION: &str = "select count(*), max(updated_at) from clients";
+
+/// Consumes a refresh token once: of concurrent attempts one gets its family.
+pub(super) const CONSUME_REFRESH_TOKEN: &str =
+    "update refresh_tokens set consumed_at = $2 where token_hash = $1 and consumed_at is null returning family_id";
+
+/// Starts a session (refresh-token family).
+pub(super) const INSERT_FAMILY: &str =
+    "insert into refresh_families (id, user_id, client_id, scope, created_at, last_used_at, expires_at) values ($1, $2, $3, $4, $5, $5, $6)";
+
+/// Adds a key; one already stored under the kid is left alone.
+pub(super) const INSERT_KEY: &str =
+    "insert into signing_keys (kid, alg, state, created_at, activated_at) values ($1, $2, $3, $4, $5) on conflict do nothing";
+
+/// Stores a refresh token's SHA-256 in its family.
+pub(super) const INSERT_REFRESH_TOKEN: &str =
+    "insert into refresh_tokens (token_hash, family_id, created_at) values ($1, $2, $3)";
+
+/// Readiness.
+pub(super) const PING: &str = "select 1";
+
+/// Deletes audit events older than $1 (`audit.retention`).
+pub(super) const PRUNE_AUDIT: &str = "delete from audit_events where occurred_at < $1";
+
+/// Deletes sessions that ended before $1 (revoked, past their absolute end) or were last
+/// used before $2 (idle); their refresh tokens go with them.
+pub(super) const PRUNE_FAMILIES: &str =
+    "delete from refresh_families where revoked_at < $1 or expires_at < $1 or last_used_at < $2";
+
+/// Deletes revocations no token can outlive any more.
+pub(super) const PRUNE_REVOCATIONS: &str = "delete from revocations where expires_at <= $1";
+
+/// Removes a key that is not the active one.
+pub(super) const REMOVE_KEY: &str = "delete from signing_keys where kid = $1 and state <> 'active'";
+
+/// Removes a key retired at or before $2 (its tokens have expired).
+pub(super) const REMOVE_RETIRED_KEY: &str =
+    "delete from signing_keys where kid = $1 and state = 'retired' and retired_at <= $2";
+
+/// Retires the active key (before promoting the next).
+pub(super) const RETIRE_ACTIVE_KEY: &str =
+    "update signing_keys set state = 'retired', retired_at = $1 where state = 'active'";
+
+/// Revocations recorded since $1 that still matter at $2.
+pub(super) const REVOCATIONS_SINCE: &str =
+    "select kind, value, expires_at from revocations where revoked_at >= $1 and expires_at > $2";
+
+/// Ends every live session of client $1; returns their ids.
+pub(super) const REVOKE_CLIENT_FAMILIES: &str =
+    "update refresh_families set revoked_at = $2, revoked_reason = $3 where client_id = $1 and revoked_at is null returning id";
+
+/// Ends one session if it is live.
+pub(super) const REVOKE_FAMILY: &str =
+    "update refresh_families set revoked_at = $2, revoked_reason = $3 where id = $1 and revoked_at is null";
+
+/// Ends every live session of user $1; returns their ids.
+pub(super) const REVOKE_USER_FAMILIES: &str =
+    "update refresh_families set revoked_at = $2, revoked_reason = $3 where user_id = $1 and revoked_at is null returning id";
+
+/// Records which token replaced a consumed one.
+pub(super) const SET_SUCCESSOR: &str =
+    "update refresh_tokens set successor_hash = $2 where token_hash = $1";
+
+/// Every key, oldest first.
+pub(super) const SIGNING_KEYS: &str =
+    "select kid, alg, state, created_at, activated_at, retired_at from signing_keys order by created_at, kid";
+
+/// Marks a session used.
+pub(super) const TOUCH_FAMILY: &str = "update refresh_families set last_used_at = $2 where id = $1";
+
+/// Rewrites an imported or outdated hash as argon2id, only if it is still the one verified.
+pub(super) const UPGRADE_PASSWORD_HASH: &str =
+    "update users set password_hash = $3, updated_at = $4 where id = $1 and password_hash = $2";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,7 +160,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.readers).await?;
+        sqlx::query(sql::PING).execute(&self.readers).await?;
         Ok(())
     }
 
@@ -344,16 +344,13 @@ impl Store for SqliteStore {
         new: &PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "update users set password_hash = ?3, updated_at = ?4
-             where id = ?1 and password_hash = ?2",
-        )
-        .bind(id.to_string())
-        .bind(&old.0)
-        .bind(&new.0)
-        .bind(now)
-        .execute(&self.writer)
-        .await?;
+        let done = sqlx::query(sql::UPGRADE_PASSWORD_HASH)
+            .bind(id.to_string())
+            .bind(&old.0)
+            .bind(&new.0)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -383,26 +380,21 @@ impl Store for SqliteStore {
 
     async fn create_family(&self, family: &Family, token_hash: &[u8]) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "insert into refresh_families (id, user_id, client_id, scope, created_at, last_used_at, expires_at)
-             values (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        )
-        .bind(family.id.to_string())
-        .bind(family.user_id.to_string())
-        .bind(&family.client_id)
-        .bind(&family.scope)
-        .bind(family.created_at)
-        .bind(family.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "insert into refresh_tokens (token_hash, family_id, created_at) values (?1, ?2, ?3)",
-        )
-        .bind(token_hash)
-        .bind(family.id.to_string())
-        .bind(family.created_at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(sql::INSERT_FAMILY)
+            .bind(family.id.to_string())
+            .bind(family.user_id.to_string())
+            .bind(&family.client_id)
+            .bind(&family.scope)
+            .bind(family.created_at)
+            .bind(family.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::INSERT_REFRESH_TOKEN)
+            .bind(token_hash)
+            .bind(family.id.to_string())
+            .bind(family.created_at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -419,15 +411,11 @@ impl Store for SqliteStore {
         // once and concurrent rotations queue behind it (busy_timeout).
         let mut tx = self.write_tx().await?;
         // The single-use rule: of every caller presenting this token, one update wins.
-        let consumed: Option<(String,)> = sqlx::query_as(
-            "update refresh_tokens set consumed_at = ?2
-             where token_hash = ?1 and consumed_at is null
-             returning family_id",
-        )
-        .bind(presented_hash)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let consumed: Option<(String,)> = sqlx::query_as(sql::CONSUME_REFRESH_TOKEN)
+            .bind(presented_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some((family_id,)) = consumed else {
             let family: Option<FamilyRow> = sqlx::query_as(&format!(
                 "select {FAMILY_COLUMNS} from refresh_families
@@ -469,20 +457,18 @@ impl Store for SqliteStore {
             tx.commit().await?;
             return Ok(Rotation::Ended(family));
         }
-        sqlx::query(
-            "insert into refresh_tokens (token_hash, family_id, created_at) values (?1, ?2, ?3)",
-        )
-        .bind(new_hash)
-        .bind(&family_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("update refresh_tokens set successor_hash = ?2 where token_hash = ?1")
+        sqlx::query(sql::INSERT_REFRESH_TOKEN)
+            .bind(new_hash)
+            .bind(&family_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::SET_SUCCESSOR)
             .bind(presented_hash)
             .bind(new_hash)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("update refresh_families set last_used_at = ?2 where id = ?1")
+        sqlx::query(sql::TOUCH_FAMILY)
             .bind(&family_id)
             .bind(now)
             .execute(&mut *tx)
@@ -574,13 +560,11 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Revocation>, StoreError> {
         // RFC 3339 text in UTC compares in time order.
-        let rows: Vec<RevocationRow> = sqlx::query_as(
-            "select kind, value, expires_at from revocations where revoked_at >= ?1 and expires_at > ?2",
-        )
-        .bind(since)
-        .bind(now)
-        .fetch_all(&self.readers)
-        .await?;
+        let rows: Vec<RevocationRow> = sqlx::query_as(sql::REVOCATIONS_SINCE)
+            .bind(since)
+            .bind(now)
+            .fetch_all(&self.readers)
+            .await?;
         rows.into_iter().map(Revocation::try_from).collect()
     }
 
@@ -603,7 +587,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("delete from revocations where expires_at <= ?1")
+        let done = sqlx::query(sql::PRUNE_REVOCATIONS)
             .bind(now)
             .execute(&self.writer)
             .await?;
@@ -616,14 +600,11 @@ impl Store for SqliteStore {
         idle_ttl: chrono::Duration,
     ) -> Result<u64, StoreError> {
         // Their refresh tokens go with them (on delete cascade).
-        let done = sqlx::query(
-            "delete from refresh_families
-             where revoked_at < ?1 or expires_at < ?1 or last_used_at < ?2",
-        )
-        .bind(before)
-        .bind(before - idle_ttl)
-        .execute(&self.writer)
-        .await?;
+        let done = sqlx::query(sql::PRUNE_FAMILIES)
+            .bind(before)
+            .bind(before - idle_ttl)
+            .execute(&self.writer)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -755,15 +736,12 @@ impl Store for SqliteStore {
         if removed.rows_affected() == 0 {
             return Ok(None);
         }
-        let ids: Vec<(String,)> = sqlx::query_as(
-            "update refresh_families set revoked_at = ?2, revoked_reason = ?3
-             where client_id = ?1 and revoked_at is null returning id",
-        )
-        .bind(id)
-        .bind(revoking.at)
-        .bind(revoking.reason.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
+        let ids: Vec<(String,)> = sqlx::query_as(sql::REVOKE_CLIENT_FAMILIES)
+            .bind(id)
+            .bind(revoking.at)
+            .bind(revoking.reason.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
         let ids = record_family_revocations(&mut tx, ids, revoking).await?;
         tx.commit().await?;
         Ok(Some(ids))
@@ -771,57 +749,45 @@ impl Store for SqliteStore {
 
     async fn clients_version(&self) -> Result<ClientsVersion, StoreError> {
         let (count, last_change): (i64, Option<DateTime<Utc>>) =
-            sqlx::query_as("select count(*), max(updated_at) from clients")
+            sqlx::query_as(sql::CLIENTS_VERSION)
                 .fetch_one(&self.readers)
                 .await?;
         Ok(ClientsVersion { count, last_change })
     }
 
     async fn signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "select kid, alg, state, created_at, activated_at, retired_at
-             from signing_keys order by created_at, kid",
-        )
-        .fetch_all(&self.readers)
-        .await?;
+        let rows: Vec<KeyRow> = sqlx::query_as(sql::SIGNING_KEYS)
+            .fetch_all(&self.readers)
+            .await?;
         rows.into_iter().map(KeyRecord::try_from).collect()
     }
 
     async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
         // The partial unique indexes on state = 'active' and state = 'next' make a second
         // one a conflict, which `do nothing` turns into zero rows.
-        let done = sqlx::query(
-            "insert into signing_keys (kid, alg, state, created_at, activated_at)
-             values (?1, ?2, ?3, ?4, ?5)
-             on conflict do nothing",
-        )
-        .bind(key.kid.as_str())
-        .bind(key.alg.as_str())
-        .bind(key.state.as_str())
-        .bind(key.created_at)
-        .bind(key.activated_at)
-        .execute(&self.writer)
-        .await?;
+        let done = sqlx::query(sql::INSERT_KEY)
+            .bind(key.kid.as_str())
+            .bind(key.alg.as_str())
+            .bind(key.state.as_str())
+            .bind(key.created_at)
+            .bind(key.activated_at)
+            .execute(&self.writer)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn promote_key(&self, kid: &Kid, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
         // Retire first: the unique index allows one active key at any moment.
-        sqlx::query(
-            "update signing_keys set state = 'retired', retired_at = ?1 where state = 'active'",
-        )
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let promoted = sqlx::query(
-            "update signing_keys set state = 'active', activated_at = ?2
-             where kid = ?1 and state = 'next'",
-        )
-        .bind(kid.as_str())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(sql::RETIRE_ACTIVE_KEY)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let promoted = sqlx::query(sql::ACTIVATE_KEY)
+            .bind(kid.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         if promoted.rows_affected() == 0 {
             // Another instance promoted it first (or it was removed): change nothing.
             return Ok(false);
@@ -836,14 +802,10 @@ impl Store for SqliteStore {
         retired_before: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
         let done = match retired_before {
-            Some(cutoff) => sqlx::query(
-                "delete from signing_keys
-                 where kid = ?1 and state = 'retired' and retired_at <= ?2",
-            )
-            .bind(kid.as_str())
-            .bind(cutoff),
-            None => sqlx::query("delete from signing_keys where kid = ?1 and state <> 'active'")
-                .bind(kid.as_str()),
+            Some(cutoff) => sqlx::query(sql::REMOVE_RETIRED_KEY)
+                .bind(kid.as_str())
+                .bind(cutoff),
+            None => sqlx::query(sql::REMOVE_KEY).bind(kid.as_str()),
         }
         .execute(&self.writer)
         .await?;
@@ -921,7 +883,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("delete from audit_events where occurred_at < ?1")
+        let done = sqlx::query(sql::PRUNE_AUDIT)
             .bind(before)
             .execute(&self.writer)
             .await?;
@@ -1161,14 +1123,12 @@ async fn revoke_family(
     id: Uuid,
     revoking: Revoking,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "update refresh_families set revoked_at = ?2, revoked_reason = ?3 where id = ?1 and revoked_at is null",
-    )
-    .bind(id.to_string())
-    .bind(revoking.at)
-    .bind(revoking.reason.as_str())
-    .execute(&mut *conn)
-    .await?;
+    let done = sqlx::query(sql::REVOKE_FAMILY)
+        .bind(id.to_string())
+        .bind(revoking.at)
+        .bind(revoking.reason.as_str())
+        .execute(&mut *conn)
+        .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
@@ -1189,15 +1149,12 @@ async fn revoke_user_families(
     user_id: &str,
     revoking: Revoking,
 ) -> Result<Vec<Uuid>, StoreError> {
-    let ids: Vec<(String,)> = sqlx::query_as(
-        "update refresh_families set revoked_at = ?2, revoked_reason = ?3
-         where user_id = ?1 and revoked_at is null returning id",
-    )
-    .bind(user_id)
-    .bind(revoking.at)
-    .bind(revoking.reason.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids: Vec<(String,)> = sqlx::query_as(sql::REVOKE_USER_FAMILIES)
+        .bind(user_id)
+        .bind(revoking.at)
+        .bind(revoking.reason.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
     record_family_revocations(conn, ids, revoking).await
 }
 
