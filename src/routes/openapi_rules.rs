@@ -50,9 +50,11 @@ pub fn apply(doc: &mut Value) {
     }
 }
 
+/// `schema` or `null` (the server reads `null` as absent).
 fn nullable(mut schema: Value) -> Value {
-    let kind = schema["type"].as_str().expect("a typed schema").to_owned();
-    schema["type"] = json!([kind, "null"]);
+    if let Some(kind) = schema["type"].as_str().map(str::to_owned) {
+        schema["type"] = json!([kind, "null"]);
+    }
     schema
 }
 
