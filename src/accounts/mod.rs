@@ -995,11 +995,11 @@ impl Accounts {
     /// (read-only: changing or removing it is refused). At most `limit + 1` rows are read.
     pub async fn clients_page(
         &self,
-        after: Option<&ClientId>,
+        after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Client>, bool), AccountError> {
         let default = &self.default_client;
-        let after_str = after.map(ClientId::as_str);
+        let after_str = after;
         let mut page: Vec<Client> = self
             .store
             .clients_page(after_str, i64::try_from(limit + 1).unwrap_or(i64::MAX))

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod introspect;
 pub mod logout;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod problem;
 pub mod revoke;
 pub mod token;

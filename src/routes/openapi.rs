@@ -68,7 +68,11 @@ pub struct ApiDoc;
 
 /// The document as served and committed: pretty JSON with a final newline.
 pub fn document_json() -> Result<String, serde_json::Error> {
-    let mut json = ApiDoc::openapi().to_pretty_json()?;
+    // The input rules are JSON Schema that utoipa's model cannot hold (`not`, `const`,
+    // `contains`, untyped `enum`): they are written into the JSON (`openapi_rules`).
+    let mut doc = serde_json::to_value(ApiDoc::openapi())?;
+    super::openapi_rules::apply(&mut doc);
+    let mut json = serde_json::to_string_pretty(&doc)?;
     json.push('\n');
     Ok(json)
 }

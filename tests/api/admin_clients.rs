@@ -383,7 +383,10 @@ async fn bad_listing_parameters_are_400_and_unknown_ids_404() {
         "limit=501",
         "limit=ten",
         "cursor=!!!",
-        "cursor=AA",
+        // Not base64url in canonical form (any that is, is a position).
+        "cursor=A",
+        "cursor=AB",
+        "cursor=",
         "offset=2",
         "limit=1&limit=2",
     ] {

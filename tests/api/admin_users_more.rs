@@ -285,7 +285,9 @@ async fn bad_list_parameters_are_400_problems_naming_the_parameter() {
         ("?limit=1&limit=2", "limit"),
         ("?cursor=%21%21%21", "cursor"),
         ("?cursor=YQ%3D%3D", "cursor"),
-        ("?cursor=QUxJQ0U", "cursor"),
+        // Not canonical base64url (any that is, is a position: `ALICE` is one).
+        ("?cursor=QUxJQ0V", "cursor"),
+        ("?cursor=", "cursor"),
         ("?disabled=yes", "disabled"),
         ("?username_prefix=", "username_prefix"),
         ("?username_prefix=%25", "username_prefix"),

@@ -91,22 +91,24 @@ pub async fn list(
     Ok(page(&req, &query, items, next))
 }
 
-/// The cursor's clear text: the last event's time at full precision and its id.
-fn encode_cursor(record: &AuditRecord) -> String {
-    format!(
-        "{}|{}",
-        record
-            .occurred_at
-            .to_rfc3339_opts(SecondsFormat::Nanos, true),
-        record.id
-    )
+/// The cursor's 16 bytes: the last event's time (nanoseconds since the epoch) and its
+/// id, both big-endian `i64`. Any 16 bytes are a position, so the document can say
+/// exactly which cursors are valid (`AUDIT_CURSOR_PATTERN`).
+fn encode_cursor(record: &AuditRecord) -> Vec<u8> {
+    let nanos = record.occurred_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let mut bytes = nanos.to_be_bytes().to_vec();
+    bytes.extend_from_slice(&record.id.to_be_bytes());
+    bytes
 }
 
-fn decode_cursor(raw: &str) -> Option<AuditCursor> {
-    let (at, id) = raw.split_once('|')?;
+/// 16 bytes in base64url without padding: 21 characters and one of `AQgw`.
+pub const AUDIT_CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{21}[AQgw]$";
+
+fn decode_cursor(bytes: &[u8]) -> Option<AuditCursor> {
+    let (nanos, id) = bytes.split_at_checked(8)?;
     Some(AuditCursor {
-        occurred_at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-        id: id.parse().ok()?,
+        occurred_at: DateTime::from_timestamp_nanos(i64::from_be_bytes(nanos.try_into().ok()?)),
+        id: i64::from_be_bytes(id.try_into().ok()?),
     })
 }
 

@@ -53,8 +53,8 @@ pub async fn list(
     caller.require(scope::CLIENTS_READ)?;
     let query = Query::parse(&req, &["limit", "cursor"])?;
     let limit = query.limit()?;
-    let after = query.cursor(|raw| ClientId::parse(raw).ok())?;
-    let (clients, more) = state.accounts.clients_page(after.as_ref(), limit).await?;
+    let after = query.cursor(|bytes| Some(super::text_position(bytes)))?;
+    let (clients, more) = state.accounts.clients_page(after.as_deref(), limit).await?;
     let next = more
         .then(|| clients.last().map(|c| c.id.as_str().to_owned()))
         .flatten();

@@ -219,18 +219,41 @@ impl Query {
         }
     }
 
-    /// `cursor`, decoded by `decode` from its opaque form; malformed `400`.
-    pub fn cursor<T>(&self, decode: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, Problem> {
+    /// `cursor`: the bytes of its opaque form (non-empty base64url without padding,
+    /// `CURSOR_PATTERN`), decoded by `decode`; malformed `400`.
+    pub fn cursor<T>(&self, decode: impl FnOnce(&[u8]) -> Option<T>) -> Result<Option<T>, Problem> {
         self.get("cursor")
             .map(|raw| {
-                URL_SAFE_NO_PAD
-                    .decode(raw)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .and_then(|text| decode(&text))
+                decode_cursor_bytes(raw)
+                    .and_then(|bytes| decode(&bytes))
                     .ok_or_else(|| query_error("cursor", "cursor is not one this API returned"))
             })
             .transpose()
+    }
+}
+
+/// What every cursor is on the wire: base64url without padding (RFC 4648 §5), in its
+/// canonical form (unused trailing bits zero, as `URL_SAFE_NO_PAD` decodes), non-empty.
+pub const CURSOR_PATTERN: &str =
+    "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])$";
+
+/// The bytes of a cursor matching `CURSOR_PATTERN`; `None` for anything else.
+pub fn decode_cursor_bytes(raw: &str) -> Option<Vec<u8>> {
+    if raw.is_empty() {
+        return None;
+    }
+    URL_SAFE_NO_PAD.decode(raw).ok()
+}
+
+/// A cursor of a listing ordered by a text key: the key to start after. The server
+/// emits the last key of a page; any other well-formed cursor is a position too (bytes
+/// that are not UTF-8 read lossily; a NUL, which no key contains, ends the text: the
+/// same position for every key, and a text Postgres can bind).
+pub fn text_position(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.split_once('\0') {
+        Some((before, _)) => before.to_owned(),
+        None => text.into_owned(),
     }
 }
 
@@ -247,7 +270,7 @@ pub fn page<T: Serialize>(
     req: &HttpRequest,
     query: &Query,
     items: Vec<T>,
-    next: Option<String>,
+    next: Option<impl AsRef<[u8]>>,
 ) -> HttpResponse {
     let next_cursor = next.map(|raw| URL_SAFE_NO_PAD.encode(raw));
     let mut response = HttpResponse::Ok();

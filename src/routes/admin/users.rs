@@ -436,15 +436,12 @@ impl ListParams {
     }
 }
 
-/// A cursor is a username (normalized, as stored) in base64url without padding.
+/// A cursor is a username (normalized, as stored) in base64url without padding; any
+/// other well-formed cursor is the position after its text (`super::text_position`).
 fn decode_cursor(raw: &str) -> Result<String, String> {
-    let malformed = || "cursor is malformed: use next_cursor as given".to_owned();
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| malformed())?;
-    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
-    match Username::parse(&text) {
-        Ok(name) if name.as_str() == text => Ok(text),
-        _ => Err(malformed()),
-    }
+    super::decode_cursor_bytes(raw)
+        .map(|bytes| super::text_position(&bytes))
+        .ok_or_else(|| "cursor is malformed: use next_cursor as given".to_owned())
 }
 
 /// Every member a merge patch may have (admin-api.md §2); others are refused.
