@@ -6,7 +6,7 @@
 (run by bench/run.sh after bench.py). For each configuration: migrates a fresh database,
 inserts N users in one SQL statement (generate_series / a recursive CTE: the seeding
 step, timed), starts authd (release, pinned to core 0, one HTTP worker), and measures
-with wrk on core 1 at 8 connections:
+with wrk on core 1, latency at 1 connection and throughput (and its p99) at 8:
 
 - `GET /admin/v1/users/{id}` over 1,000 random users (target p99 <= 5 ms);
 - `GET /admin/v1/users?limit=100&cursor=...` over 200 cursors spread through the whole
@@ -130,7 +130,8 @@ def bench(kind, work, users, duration):
         assert first["username"] == "user-0000001", first
         results["rss_start_mib"] = rss_parts_mib(pid)["VmRSS"]
         log(f"admin on {kind}: GET /users/{{id}}")
-        results["get_user"] = wrk(base, duration, "paths.lua", [ids], env=auth, warmup=2, connections=8)
+        results["get_user"] = wrk(base, duration, "paths.lua", [ids], env=auth, warmup=2, connections=1)
+        results["get_user_c8"] = wrk(base, duration, "paths.lua", [ids], env=auth, connections=8)
         log(f"admin on {kind}: collecting cursors")
         pages = os.path.join(work, f"pages-{kind}.txt")
         with open(pages, "w") as f:
@@ -140,7 +141,8 @@ def bench(kind, work, users, duration):
                 if page["next_cursor"]:
                     f.write(f"/admin/v1/users?limit=100&cursor={page['next_cursor']}\n")
         log(f"admin on {kind}: GET /users?limit=100&cursor=...")
-        results["list_users"] = wrk(base, duration, "paths.lua", [pages], env=auth, warmup=2, connections=8)
+        results["list_users"] = wrk(base, duration, "paths.lua", [pages], env=auth, warmup=2, connections=1)
+        results["list_users_c8"] = wrk(base, duration, "paths.lua", [pages], env=auth, connections=8)
         results["rss_after_reads_mib"] = rss_parts_mib(pid)["VmRSS"]
         log(f"admin on {kind}: POST /users/import ({IMPORT_FILES} x {IMPORT_LINES} lines)")
         results["import"] = import_rate(base, token, work)
@@ -153,16 +155,19 @@ def bench(kind, work, users, duration):
 
 
 def report(r):
-    lines = ["| configuration | users | seed | GET /users/{id} req/s | p50 | p99 | list (100/page) req/s | p50 | p99 | import users/s | RSS start → end (peak) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| configuration | users | seed | GET /users/{id} p50 / p99 (1 conn) | p99 / req/s (8 conn) "
+             "| list 100/page p50 / p99 (1 conn) | p99 / req/s (8 conn) | import users/s | RSS start → end (peak) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for kind in ("postgres", "sqlite"):
         x = r.get(kind)
         if not x:
             continue
-        g, lst, imp = x["get_user"], x["list_users"], x["import"]
+        g, g8, lst, l8, imp = (x["get_user"], x["get_user_c8"], x["list_users"], x["list_users_c8"],
+                               x["import"])
         lines.append(
-            f"| {kind} | {x['users']:,} | {x['seed_s']:.1f} s | {g['rps']:,.0f} | {g['p50_ms']:.2f} ms | {g['p99_ms']:.2f} ms "
-            f"| {lst['rps']:,.0f} | {lst['p50_ms']:.2f} ms | {lst['p99_ms']:.2f} ms | {imp['users_per_s']:,.0f} "
+            f"| {kind} | {x['users']:,} | {x['seed_s']:.1f} s | {g['p50_ms']:.2f} / {g['p99_ms']:.2f} ms "
+            f"| {g8['p99_ms']:.2f} ms / {g8['rps']:,.0f} | {lst['p50_ms']:.2f} / {lst['p99_ms']:.2f} ms "
+            f"| {l8['p99_ms']:.2f} ms / {l8['rps']:,.0f} | {imp['users_per_s']:,.0f} "
             f"| {x['rss_start_mib']:.0f} → {x['rss_end_mib']:.0f} MiB ({x['peak_rss_mib']:.0f}) |")
     return "\n".join(lines)
 
@@ -186,7 +191,8 @@ def main():
         json.dump(results, f, indent=2)
     print(report(results))
     errors = {f"{k}.{w}": results[k][w]["errors"] for k in a.configs.split(",")
-              for w in ("get_user", "list_users") if results[k][w]["errors"]}
+              for w in ("get_user", "get_user_c8", "list_users", "list_users_c8")
+              if results[k][w]["errors"]}
     if errors:
         raise SystemExit(f"bench: workloads with errors: {errors}")
 

@@ -162,6 +162,12 @@ struct Scan {
     sets_roles: bool,
 }
 
+/// A line read only for its `roles` member (`null` reads as absent).
+#[derive(serde::Deserialize)]
+struct RolesOnly {
+    roles: Option<serde::de::IgnoredAny>,
+}
+
 /// Counts the lines with content and, when `look_for_roles`, whether any gives `roles`;
 /// one bounded line at a time (flat memory).
 fn scan(reader: &mut impl BufRead, look_for_roles: bool) -> std::io::Result<Scan> {
@@ -177,8 +183,9 @@ fn scan(reader: &mut impl BufRead, look_for_roles: bool) -> std::io::Result<Scan
         }
         found.lines += 1;
         if look_for_roles && !found.sets_roles {
-            if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&buf) {
-                found.sets_roles = !matches!(object.get("roles"), None | Some(Value::Null));
+            // Only whether `roles` is there: no map of the line is built.
+            if let Ok(line) = serde_json::from_slice::<RolesOnly>(&buf) {
+                found.sets_roles = line.roles.is_some();
             }
         }
     }
