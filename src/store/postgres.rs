@@ -97,7 +97,7 @@ impl Store for PgStore {
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11)
              returning {USER_COLUMNS}"
         ))
-        .bind(Uuid::new_v4())
+        .bind(super::new_user_id())
         .bind(new.username.as_str())
         .bind(&new.password_hash.0)
         .bind(&roles)
@@ -165,7 +165,7 @@ impl Store for PgStore {
         for new in users {
             let roles: Vec<&str> = new.roles.iter().map(|r| r.as_str()).collect();
             q = q
-                .bind(Uuid::new_v4())
+                .bind(super::new_user_id())
                 .bind(new.username.as_str())
                 .bind(&new.password_hash.0)
                 .bind(roles)

@@ -259,23 +259,6 @@ pub(super) const TOUCH_FAMILY: &str = "update refresh_families set last_used_at 
 pub(super) const UPGRADE_PASSWORD_HASH: &str =
     "update users set password_hash = $3, updated_at = $4 where id = $1 and password_hash = $2";
 
-/// Inserts `rows` audit events in one statement, 8 values per row in the order
-/// occurred_at, event, user_id, client_id, sid, jti, source, detail.
-pub(super) fn insert_audit_events(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let first = 1 + row * 8;
-            let binds: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
-            format!("({})", binds.join(", "))
-        })
-        .collect();
-    format!(
-        "insert into audit_events (occurred_at, event, user_id, client_id, sid, jti, source, \
-         detail) values {}",
-        values.join(", ")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,17 +281,6 @@ mod tests {
             ..UsersQuery::default()
         };
         assert!(!users_page(&none, "x").contains("where"));
-    }
-
-    #[test]
-    fn audit_rows_are_numbered_eight_by_eight() {
-        let sql = insert_audit_events(2);
-        assert!(
-            sql.ends_with(
-                "values ($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10, $11, $12, $13, $14, $15, $16)"
-            ),
-            "{sql}"
-        );
     }
 
     #[test]
