@@ -43,6 +43,24 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<HttpResponse, Problem>>,
 {
+    idempotent_storing(store, caller, req, body, |stored| stored.to_vec(), create).await
+}
+
+/// `idempotent`, storing for replay `keep(body)` instead of the whole first body: what
+/// must not rest in the database (a client secret shown once) is left out of the
+/// replay, which then answers without it.
+pub async fn idempotent_storing<F, Fut>(
+    store: &dyn Store,
+    caller: &str,
+    req: &HttpRequest,
+    body: &[u8],
+    keep: impl FnOnce(&[u8]) -> Vec<u8>,
+    create: F,
+) -> Result<HttpResponse, Problem>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<HttpResponse, Problem>>,
+{
     let Some(key) = key(req)? else {
         return create().await;
     };
@@ -87,7 +105,7 @@ where
     })?;
     let stored = StoredResponse {
         status: head.status().as_u16(),
-        body: bytes.to_vec(),
+        body: keep(&bytes),
         location: head
             .headers()
             .get(LOCATION)

@@ -226,3 +226,64 @@ async fn expired_keys_are_taken_over_and_pruned() {
     let later = now + chrono::Duration::hours(25);
     assert_eq!(app.store.prune_idempotency_keys(later).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_client_create_replays_without_its_secret_which_is_never_stored() {
+    let app = spawn_app().await;
+    let token = admin_token(&app, "ops", "authd-admin", "admin:clients:write").await;
+    let body = json!({"client_id": "billing", "kind": "confidential", "secret": "generate"});
+    let post = || async {
+        app.client
+            .post(app.url("/admin/v1/clients"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "create-billing")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    };
+
+    let first = post().await;
+    assert_eq!(first.status(), 201);
+    let location = first.headers()["location"].clone();
+    let first: Value = first.json().await.unwrap();
+    let secret = first["client_secret"].as_str().unwrap().to_owned();
+
+    let again = post().await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["location"], location);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["client_id"], "billing");
+    assert!(again.get("client_secret").is_none(), "{again}");
+    let mut without = first.clone();
+    without.as_object_mut().unwrap().remove("client_secret");
+    assert_eq!(again, without, "the first response but its secret");
+
+    // What rests in the database for the replay does not hold the secret.
+    let now = chrono::Utc::now();
+    let claim = IdempotencyClaim {
+        caller: "client:ops",
+        key: "create-billing",
+        request_sha256: [0; 32],
+        now,
+        expires_at: now + chrono::Duration::hours(24),
+        stale_before: now - chrono::Duration::seconds(60),
+    };
+    match app.store.claim_idempotency_key(&claim).await.unwrap() {
+        ClaimOutcome::Done { response, .. } => {
+            let stored = String::from_utf8_lossy(&response.body);
+            assert!(stored.contains("billing"), "{stored}");
+            assert!(!stored.contains(&secret), "the secret is not stored");
+        }
+        _ => panic!("the first create is stored as done"),
+    }
+    // One client: the first secret works.
+    let response = app
+        .post_form_basic(
+            "/auth/token",
+            ("billing", &secret),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}

@@ -20,12 +20,13 @@ use serde_json::{Map, Value};
 
 use super::auth::AdminCaller;
 use super::{
-    if_match, page, read_json_object, read_merge_patch, refuse_unknown_members, scope, timestamp,
-    Query,
+    if_match, page, parse_json_object, read_json_bytes, read_merge_patch, refuse_unknown_members,
+    scope, timestamp, Query,
 };
 use crate::accounts::{Actor, ClientChanges, ClientDraft};
 use crate::clients::Client;
 use crate::domain::{Audience, ClientId, ClientSecret, GrantType, Scopes};
+use crate::routes::idempotency::idempotent_storing;
 use crate::routes::problem::{FieldError, Problem};
 use crate::startup::AppState;
 
@@ -95,6 +96,7 @@ pub async fn get(
     post,
     path = "/admin/v1/clients",
     tag = "clients",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters: a retry with the same key and body within 24 h gets the first response, without `client_secret` (never stored: rotate it if the first response was lost)")),
     request_body(content = CreateClientBody, content_type = "application/json"),
     responses(
         (status = 201, description = "The client was registered; `client_secret` is in this response only", body = ClientView,
@@ -102,7 +104,8 @@ pub async fn get(
                  ("ETag" = String, description = "The client's strong entity tag"))),
         (status = 400, description = "An unknown or invalid member", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The scope is missing, or the id is the configured default client's", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The client_id is taken", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The client_id is taken, or the first request with this Idempotency-Key is still running", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = crate::routes::openapi::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
@@ -112,18 +115,43 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Problem> {
     caller.require(scope::CLIENTS_WRITE)?;
-    let object = read_json_object(&req, payload).await?;
-    let (draft, confidential) = parse_create(object, &state)?;
-    let secret = confidential.then(ClientSecret::generate);
-    let actor = Actor::Client(caller.client_id);
-    let client = state
-        .accounts
-        .create_client(&actor, draft, secret.as_ref(), Utc::now())
-        .await?;
-    state.clients.reload_now().await;
-    let mut response = HttpResponse::Created();
-    response.insert_header((LOCATION, location(&client.id)));
-    Ok(represent(response, &client, secret.as_ref()))
+    let body = read_json_bytes(&req, payload).await?;
+    let idempotency_caller = format!("client:{}", caller.client_id.as_str());
+    // A replay answers without `client_secret`: the secret is never stored, so a caller
+    // that lost the first response rotates it (`POST /clients/{id}/secret`).
+    idempotent_storing(
+        state.store.as_ref(),
+        &idempotency_caller,
+        &req,
+        &body,
+        without_secret,
+        || async {
+            let (draft, confidential) = parse_create(parse_json_object(&body)?, &state)?;
+            let secret = confidential.then(ClientSecret::generate);
+            let actor = Actor::Client(caller.client_id.clone());
+            let client = state
+                .accounts
+                .create_client(&actor, draft, secret.as_ref(), Utc::now())
+                .await?;
+            state.clients.reload_now().await;
+            let mut response = HttpResponse::Created();
+            response.insert_header((LOCATION, location(&client.id)));
+            Ok(represent(response, &client, secret.as_ref()))
+        },
+    )
+    .await
+}
+
+/// A created client's body as kept for an `Idempotency-Key` replay: without
+/// `client_secret`.
+fn without_secret(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut object)) => {
+            object.remove("client_secret");
+            serde_json::to_vec(&object).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// `PATCH /admin/v1/clients/{id}` (RFC 7396 merge patch of `audiences`, `grants`,
